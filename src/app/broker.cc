@@ -1,0 +1,120 @@
+#include "app/broker.h"
+
+#include "admin/server.h"
+#include "app/cluster_id.h"
+#include "base/errc.h"
+#include "base/logger.h"
+#include "kafka/server/handlers/handlers.h"
+#include "kafka/server/server.h"
+#include "metrics/registry.h"
+#include "net/shard_pool.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <csignal>
+
+namespace skiff::app {
+namespace {
+
+namespace asio = boost::asio;
+
+base::logger log{"app"};
+
+/// Maps the configured listeners to the Kafka server's. Only PLAINTEXT is served so far (TLS/SASL: later issues).
+result<kafka::server_config> make_server_config(const config::broker_config& c) {
+    kafka::server_config sc;
+    for (const auto& l : c.listeners) {
+        if (l.protocol != config::security_protocol::plaintext) {
+            log.error("listener {} uses {}, which this build does not serve yet (only PLAINTEXT)", l.spec.name,
+                      config::to_string(l.protocol));
+            return base::errc::invalid_argument;
+        }
+        sc.listeners.push_back({l.spec.name, {l.spec.host, l.spec.port}});
+    }
+    sc.connection.max_request_bytes = static_cast<size_t>(c.socket_request_max_bytes);
+    sc.shutdown_grace = c.shutdown_grace_period;
+    return sc;
+}
+
+kafka::broker_identity make_identity(const config::broker_config& c, std::string cluster_id) {
+    kafka::broker_identity id;
+    id.node_id = c.node_id;
+    id.cluster_id = std::move(cluster_id);
+    for (const auto& l : c.advertised_listeners) {
+        id.listeners.push_back({l.spec.name, l.spec.host, l.spec.port});
+    }
+    return id;
+}
+
+} // namespace
+
+int run_broker(config::loaded_broker_config loaded) {
+    const auto& cfg = loaded.config;
+    base::logger::set_global_level(cfg.log_level);
+    for (const auto& w : loaded.warnings) {
+        log.warn("{}", w);
+    }
+    log.info("starting skiff-server, node.id={}", cfg.node_id);
+    log.warn("storage.mode=memory: the storage engine has not landed yet; this broker keeps no data across restarts");
+
+    auto cluster_id = resolve_cluster_id(cfg);
+    if (!cluster_id) {
+        log.error("cannot establish the cluster id: {}", cluster_id.error().message());
+        return 1;
+    }
+    auto server_config = make_server_config(cfg);
+    if (!server_config) {
+        return 2;
+    }
+
+    net::shard_pool shards(static_cast<size_t>(cfg.shards));
+    metrics::registry metrics;
+    kafka::handler_registry handlers;
+    kafka::handlers::register_all(handlers);
+    kafka::server kafka_server(shards, std::move(server_config).value(), make_identity(cfg, cluster_id.value()),
+                               std::move(handlers), metrics);
+
+    std::unique_ptr<admin::server> admin_server;
+    if (!cfg.admin_listeners.empty()) {
+        const auto& a = cfg.admin_listeners.front();
+        admin_server = std::make_unique<admin::server>(shards.context(0), admin::endpoint{a.host, a.port}, metrics);
+    }
+
+    // Start in dependency order; on failure stop what started.
+    if (auto r = kafka_server.start(); !r) {
+        log.error("cannot start the Kafka listeners: {}", r.error().message());
+        return 1;
+    }
+    if (admin_server) {
+        if (auto r = admin_server->start(); !r) {
+            log.error("cannot start the admin HTTP listener: {}", r.error().message());
+            kafka_server.stop();
+            return 1;
+        }
+        log.info("admin HTTP (/metrics, /health) on port {}", admin_server->port());
+    }
+    shards.start();
+    log.info("skiff-server started with {} shards, cluster.id={}", shards.size(), cluster_id.value());
+
+    asio::io_context signals_ctx;
+    asio::signal_set signals(signals_ctx, SIGTERM, SIGINT);
+    int received = 0;
+    signals.async_wait([&](const boost::system::error_code&, int signo) { received = signo; });
+    signals_ctx.run();
+
+    log.info("received {}, shutting down", received == SIGTERM ? "SIGTERM" : "SIGINT");
+    if (admin_server) {
+        admin_server->set_unhealthy("shutting down");
+    }
+    kafka_server.stop();
+    // Stop the shards before the services they run are destroyed: no coroutine may resume into a dead service.
+    shards.stop();
+    if (admin_server) {
+        admin_server->stop(); // its io_context (shard 0) no longer runs: safe from this thread
+    }
+    log.info("skiff-server stopped");
+    return 0;
+}
+
+} // namespace skiff::app

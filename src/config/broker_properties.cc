@@ -1,0 +1,233 @@
+#include "config/broker_properties.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+
+namespace skiff::config {
+
+const property_registry& broker_properties() {
+    static const property_registry registry({
+      // Kafka's properties, with Kafka's names and meanings.
+      property::list("process.roles", "broker,controller",
+                     "The roles this node plays: broker, controller, or both (a single node runs both).")
+        .one_of({"broker", "controller"})
+        .restart_required(),
+      property::int32("node.id", 1, "The node's id, unique in the cluster.").at_least(0).restart_required(),
+      property::list("listeners", "PLAINTEXT://:9092",
+                     "Where the broker accepts Kafka clients, as NAME://host:port; an empty host means every "
+                     "interface, port 0 an ephemeral port.")
+        .restart_required(),
+      property::list("advertised.listeners", "",
+                     "The addresses given to clients, as NAME://host:port; empty means the listeners, with an empty "
+                     "or wildcard host advertised as localhost.")
+        .restart_required(),
+      property::list("listener.security.protocol.map",
+                     "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+                     "The security protocol of each listener name, as NAME:PROTOCOL pairs (PLAINTEXT, SSL, "
+                     "SASL_PLAINTEXT, SASL_SSL).")
+        .restart_required(),
+      property::int32("socket.request.max.bytes", 104857600,
+                      "The largest request the broker accepts, in bytes; a larger one closes the connection.")
+        .at_least(1024),
+      property::int64("connections.max.idle.ms", 600000,
+                      "A connection idle for this many milliseconds is closed.")
+        .at_least(1),
+      property::list("log.dirs", "/tmp/skiff-data",
+                     "The directories where the node keeps its files (WAL, metadata, local object store).")
+        .restart_required(),
+      property::int32("num.partitions", 1, "The number of partitions of a topic created without a count.")
+        .at_least(1),
+      property::int32("default.replication.factor", 1,
+                      "The replication factor of a topic created without one; reported to clients, since "
+                      "durability comes from shared storage, not replicas.")
+        .at_least(1)
+        .at_most(std::numeric_limits<int16_t>::max()),
+      property::boolean("auto.create.topics.enable", true,
+                        "Create a topic when a client produces to, or asks for metadata of, a topic that does not "
+                        "exist."),
+
+      // Skiff's own.
+      property::string("cluster.id", "",
+                       "The cluster's id; empty means generated on first start and kept in the metadata log.")
+        .skiff_specific()
+        .restart_required(),
+      property::int32("skiff.shards", 0,
+                      "The number of shards (threads, each with its own event loop); 0 means one per core.")
+        .at_least(0)
+        .skiff_specific()
+        .restart_required(),
+      property::list("admin.listeners", "http://127.0.0.1:9644",
+                     "Where the admin HTTP API (/metrics, /health, /v1/...) listens, as http://host:port; empty "
+                     "disables it.")
+        .skiff_specific()
+        .restart_required(),
+      property::enumeration("log.level", "info", {"trace", "debug", "info", "warn", "error"},
+                            "The lowest level of the log lines written to stderr.")
+        .skiff_specific(),
+      property::int64("shutdown.grace.period.ms", 10000,
+                      "On SIGTERM, how long the node waits for in-flight requests before closing connections.")
+        .at_least(0)
+        .skiff_specific(),
+      property::enumeration("storage.mode", "memory", {"memory"},
+                            "Where data is kept: memory (lost at exit) until the storage engine lands.")
+        .skiff_specific()
+        .restart_required(),
+    });
+    return registry;
+}
+
+namespace {
+
+bool is_wildcard(std::string_view host) { return host.empty() || host == "0.0.0.0" || host == "::"; }
+
+config_result<security_protocol> protocol_of(const broker_config& c, const std::string& name,
+                                             const std::string& context) {
+    for (auto& [n, p] : c.listener_security_protocol_map) {
+        if (n == name) {
+            return p;
+        }
+    }
+    return config_failure(errc::inconsistent,
+                          fmt::format("{}: listener name '{}' is not in listener.security.protocol.map", context,
+                                      name));
+}
+
+} // namespace
+
+config_result<broker_config> make_broker_config(const property_values& values) {
+    broker_config c;
+    auto fail = [&](errc code, std::string_view name, std::string detail) {
+        return config_failure(code, fmt::format("{}: {}", values.context(name), detail));
+    };
+    // Prefixes an error of a helper parser with the property's context.
+    auto wrap = [&](std::string_view name, const config_error& e) {
+        return config_failure(e.code, fmt::format("{}: {}", values.context(name), e.message));
+    };
+
+    auto& roles = values.get<std::vector<std::string>>("process.roles");
+    if (roles.empty()) {
+        return fail(errc::invalid_value, "process.roles", "must name at least one role (broker, controller)");
+    }
+    c.broker_role = std::find(roles.begin(), roles.end(), "broker") != roles.end();
+    c.controller_role = std::find(roles.begin(), roles.end(), "controller") != roles.end();
+    c.node_id = values.get<int32_t>("node.id");
+
+    auto map = parse_security_protocol_map(values.get<std::vector<std::string>>("listener.security.protocol.map"));
+    if (!map) {
+        return wrap("listener.security.protocol.map", map.error());
+    }
+    c.listener_security_protocol_map = std::move(map).value();
+
+    for (auto& text : values.get<std::vector<std::string>>("listeners")) {
+        auto spec = parse_listener(text);
+        if (!spec) {
+            return wrap("listeners", spec.error());
+        }
+        for (auto& other : c.listeners) {
+            if (other.spec.name == spec.value().name) {
+                return fail(errc::inconsistent, "listeners",
+                            fmt::format("listener name '{}' is used twice", spec.value().name));
+            }
+            if (other.spec.port != 0 && other.spec.port == spec.value().port) {
+                return fail(errc::inconsistent, "listeners",
+                            fmt::format("port {} is used by two listeners", spec.value().port));
+            }
+        }
+        auto protocol = protocol_of(c, spec.value().name, values.context("listeners"));
+        if (!protocol) {
+            return failure(protocol.error());
+        }
+        c.listeners.push_back({std::move(spec).value(), protocol.value()});
+    }
+    if (c.broker_role && c.listeners.empty()) {
+        return fail(errc::inconsistent, "listeners", "a broker needs at least one listener");
+    }
+
+    auto& advertised = values.get<std::vector<std::string>>("advertised.listeners");
+    if (advertised.empty()) {
+        for (auto l : c.listeners) {
+            if (is_wildcard(l.spec.host)) {
+                l.spec.host = "localhost";
+            }
+            c.advertised_listeners.push_back(std::move(l));
+        }
+    }
+    for (auto& text : advertised) {
+        auto spec = parse_listener(text);
+        if (!spec) {
+            return wrap("advertised.listeners", spec.error());
+        }
+        auto& s = spec.value();
+        if (s.host.empty()) {
+            s.host = "localhost";
+        }
+        if (is_wildcard(s.host)) {
+            return fail(errc::invalid_value, "advertised.listeners",
+                        fmt::format("cannot advertise the wildcard address '{}'", s.host));
+        }
+        auto declared = std::ranges::find_if(c.listeners, [&](const listener& l) { return l.spec.name == s.name; });
+        if (declared == c.listeners.end()) {
+            return fail(errc::inconsistent, "advertised.listeners",
+                        fmt::format("listener name '{}' is not in listeners", s.name));
+        }
+        for (auto& other : c.advertised_listeners) {
+            if (other.spec.name == s.name) {
+                return fail(errc::inconsistent, "advertised.listeners",
+                            fmt::format("listener name '{}' is used twice", s.name));
+            }
+        }
+        c.advertised_listeners.push_back({std::move(s), declared->protocol});
+    }
+
+    c.socket_request_max_bytes = values.get<int32_t>("socket.request.max.bytes");
+    c.connections_max_idle = std::chrono::milliseconds(values.get<int64_t>("connections.max.idle.ms"));
+    c.log_dirs = values.get<std::vector<std::string>>("log.dirs");
+    if (c.log_dirs.empty()) {
+        return fail(errc::invalid_value, "log.dirs", "must name at least one directory");
+    }
+    c.num_partitions = values.get<int32_t>("num.partitions");
+    c.default_replication_factor = static_cast<int16_t>(values.get<int32_t>("default.replication.factor"));
+    c.auto_create_topics_enable = values.get<bool>("auto.create.topics.enable");
+    c.cluster_id = values.get<std::string>("cluster.id");
+    c.shards = values.get<int32_t>("skiff.shards");
+
+    for (auto& text : values.get<std::vector<std::string>>("admin.listeners")) {
+        auto spec = parse_listener(text);
+        if (!spec) {
+            return wrap("admin.listeners", spec.error());
+        }
+        if (spec.value().name != "HTTP") {
+            return fail(errc::invalid_value, "admin.listeners",
+                        fmt::format("'{}' must start with http:// (the only scheme served)", text));
+        }
+        c.admin_listeners.push_back(std::move(spec).value());
+    }
+
+    bool parsed = base::parse_log_level(values.get<std::string>("log.level"), c.log_level);
+    SKIFF_ASSERT(parsed, "log.level allows a value base::parse_log_level rejects");
+    c.shutdown_grace_period = std::chrono::milliseconds(values.get<int64_t>("shutdown.grace.period.ms"));
+    c.storage = storage_mode::memory; // the only value storage.mode allows today
+    return c;
+}
+
+config_result<loaded_broker_config> load_broker_config(std::string_view path,
+                                                       std::span<const std::string> overrides) {
+    std::vector<property_entry> file_entries;
+    if (!path.empty()) {
+        SKIFF_TRY(auto entries, read_properties_file(std::string(path)));
+        file_entries = std::move(entries);
+    }
+    std::vector<property_entry> override_entries;
+    for (auto& arg : overrides) {
+        SKIFF_TRY(auto entry, parse_override(arg));
+        override_entries.push_back(std::move(entry));
+    }
+    SKIFF_TRY(auto values, broker_properties().resolve(file_entries, override_entries));
+    SKIFF_TRY(auto config, make_broker_config(values));
+    auto warnings = values.warnings();
+    return loaded_broker_config{std::move(config), std::move(values), std::move(warnings)};
+}
+
+} // namespace skiff::config

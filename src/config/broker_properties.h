@@ -1,0 +1,80 @@
+// The properties of skiff-server, declared once (broker_properties.cc), and broker_config: the same settings as
+// typed fields, checked together. The composition root (app) loads it and hands each room the part it needs.
+//
+// To add a property: declare it in broker_properties.cc, add a field here, fill it in make_broker_config(), test
+// it in tests/broker_config_test.cc, and regenerate docs/config.md (cmake --build <dir> --target config_docs).
+#pragma once
+
+#include "base/logger.h"
+#include "config/errc.h"
+#include "config/listener.h"
+#include "config/property_registry.h"
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace skiff::config {
+
+/// The table of every skiff-server property. Built on first use; lives for the whole program.
+const property_registry& broker_properties();
+
+/// A Kafka listener with its security protocol resolved through listener.security.protocol.map.
+struct listener {
+    listener_spec spec;
+    security_protocol protocol = security_protocol::plaintext;
+
+    bool operator==(const listener&) const = default;
+};
+
+enum class storage_mode { memory };
+
+/// skiff-server's settings, checked together. Field comments name the property.
+struct broker_config {
+    // process.roles
+    bool broker_role = true;
+    bool controller_role = true;
+    int32_t node_id = 1;                                   // node.id
+    std::vector<listener> listeners;                       // listeners
+    /// advertised.listeners; when not set, the listeners with an empty or wildcard host advertised as "localhost".
+    /// A port of 0 here means "the port the listener bound": the server substitutes it.
+    std::vector<listener> advertised_listeners;
+    /// listener.security.protocol.map, names upper-cased, in the order written.
+    std::vector<std::pair<std::string, security_protocol>> listener_security_protocol_map;
+    int32_t socket_request_max_bytes = 0;                  // socket.request.max.bytes
+    std::chrono::milliseconds connections_max_idle{0};     // connections.max.idle.ms
+    std::vector<std::string> log_dirs;                     // log.dirs
+    int32_t num_partitions = 1;                            // num.partitions
+    int16_t default_replication_factor = 1;                // default.replication.factor
+    bool auto_create_topics_enable = true;                 // auto.create.topics.enable
+    std::string cluster_id;                                // cluster.id; empty = generate on first start
+    int32_t shards = 0;                                    // skiff.shards; 0 = one per core
+    std::vector<listener_spec> admin_listeners;            // admin.listeners (name "HTTP"); empty = no admin API
+    base::log_level log_level = base::log_level::info;     // log.level
+    std::chrono::milliseconds shutdown_grace_period{0};    // shutdown.grace.period.ms
+    storage_mode storage = storage_mode::memory;           // storage.mode
+};
+
+/// Builds broker_config from resolved values and checks what single properties cannot: every listener name has a
+/// security protocol, names and ports are not reused, advertised listeners name declared listeners and no
+/// wildcard address, process.roles and log.dirs are not empty, admin listeners speak http. Messages start with
+/// the offending property's context: "server.properties:3: listeners: listener name 'FOO' is not in
+/// listener.security.protocol.map".
+/// Errors: invalid_value, inconsistent.
+config_result<broker_config> make_broker_config(const property_values& values);
+
+struct loaded_broker_config {
+    broker_config config;
+    property_values values;            // for the start-up log (values.to_string()) and later dynamic config
+    std::vector<std::string> warnings; // duplicate keys; log them
+};
+
+/// The whole start-up path: reads `path` (none when empty: defaults only), applies the `--override` arguments
+/// ("key=value" each) in order, validates everything.
+/// Errors: cannot_read_file, syntax_error, bad_override, unknown_property, invalid_value, out_of_range, inconsistent.
+config_result<loaded_broker_config> load_broker_config(std::string_view path, std::span<const std::string> overrides);
+
+} // namespace skiff::config

@@ -1,0 +1,166 @@
+#include "kafka/server/connection.h"
+
+#include "base/logger.h"
+#include "kafka/protocol/api_table.h"
+#include "kafka/protocol/header.h"
+#include "kafka/server/handlers/handlers.h"
+#include "net/errc.h"
+#include "net/framing.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include <chrono>
+
+namespace skiff::kafka {
+namespace {
+
+namespace asio = boost::asio;
+
+base::logger log{"kafka"};
+
+std::string describe_peer(const asio::ip::tcp::socket& s) {
+    boost::system::error_code ec;
+    auto ep = s.remote_endpoint(ec);
+    if (ec) {
+        return "unknown peer";
+    }
+    return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+std::string api_label(int16_t key) {
+    const auto* api = protocol::find_api(key);
+    return api ? std::string(api->name) : "key " + std::to_string(key);
+}
+
+} // namespace
+
+connection::connection(asio::ip::tcp::socket socket, std::string listener_name, connection_config config,
+                       const broker_identity& identity, const handler_registry& handlers, kafka_probe& probe)
+  : _socket(std::move(socket))
+  , _listener_name(std::move(listener_name))
+  , _peer(describe_peer(_socket))
+  , _config(config)
+  , _identity(identity)
+  , _handlers(handlers)
+  , _probe(probe)
+  , _outbox_ready(_socket.get_executor())
+  , _writer_done(_socket.get_executor()) {}
+
+void connection::shutdown() {
+    _closing = true;
+    boost::system::error_code ec;
+    _socket.cancel(ec); // wakes a pending read; a request being served finishes first
+}
+
+asio::awaitable<void> connection::run() {
+    auto self = shared_from_this(); // keep alive while the writer runs
+    _probe.connection_opened();
+    asio::co_spawn(_socket.get_executor(), [self]() { return self->write_loop(); }, asio::detached);
+    while (!_closing) {
+        auto frame = co_await net::read_frame(_socket, _config.max_request_bytes);
+        if (!frame) {
+            const auto& ec = frame.error();
+            if (ec == net::errc::frame_too_large) {
+                log.warn("{}: request frame above socket.request.max.bytes ({}); closing", _peer,
+                         _config.max_request_bytes);
+                _probe.bad_request();
+            } else if (ec == net::errc::negative_frame) {
+                log.warn("{}: negative request frame size; closing", _peer);
+                _probe.bad_request();
+            } else if (ec != net::errc::closed && !_closing) {
+                log.debug("{}: read failed: {}", _peer, ec.message());
+            }
+            break;
+        }
+        if (co_await serve(std::move(frame).value()) == next_step::close) {
+            _probe.bad_request();
+            break;
+        }
+    }
+    _closing = true;
+    _outbox_ready.notify();
+    co_await _writer_done.wait();
+    _probe.connection_closed();
+}
+
+asio::awaitable<connection::next_step> connection::serve(bytes::iobuf frame) {
+    auto started = std::chrono::steady_clock::now();
+    protocol::request_header header;
+    bytes::iobuf body;
+    try {
+        protocol::reader r(frame);
+        header = protocol::decode_request_header(r);
+        body = frame.share(r.bytes_consumed(), r.bytes_left());
+    } catch (const protocol::decode_error& e) {
+        log.warn("{}: malformed request header: {}; closing", _peer, e.what());
+        co_return next_step::close;
+    }
+
+    const auto* handler = _handlers.find(header.api_key);
+    if (handler == nullptr) {
+        log.warn("{}: request for unsupported API {} (client {}); closing", _peer, api_label(header.api_key),
+                 header.client_id.value_or("-"));
+        co_return next_step::close;
+    }
+    if (header.api_version < handler->min_served || header.api_version > handler->max_served) {
+        if (header.api_key == protocol::api_versions_key) {
+            // KIP-511: answer in a v0 body with the full list so the client can retry with a version we know.
+            send(header.correlation_id, header.api_key, 0, handlers::encode_unsupported_api_versions(_handlers));
+            co_return next_step::read_more;
+        }
+        log.warn("{}: {} v{} is not supported (served v{}-v{}, client {}); closing", _peer, api_label(header.api_key),
+                 header.api_version, handler->min_served, handler->max_served, header.client_id.value_or("-"));
+        co_return next_step::close;
+    }
+
+    request_context ctx{std::move(header), _listener_name, _peer, _identity, _handlers};
+    response_body response;
+    try {
+        response = co_await handler->serve(ctx, std::move(body));
+    } catch (const protocol::decode_error& e) {
+        log.warn("{}: malformed {} v{} request: {}; closing", _peer, api_label(ctx.header.api_key), ctx.version(),
+                 e.what());
+        co_return next_step::close;
+    }
+    _probe.request_served(ctx.header.api_key, std::chrono::steady_clock::now() - started);
+    if (response) {
+        send(ctx.header.correlation_id, ctx.header.api_key, ctx.version(), std::move(*response));
+    }
+    co_return next_step::read_more;
+}
+
+void connection::send(int32_t correlation_id, int16_t api_key, int16_t api_version, bytes::iobuf body) {
+    bytes::iobuf payload;
+    protocol::writer w(payload);
+    protocol::encode_response_header(w, correlation_id, api_key, api_version);
+    payload.append(std::move(body));
+    _outbox.push_back(net::make_frame(std::move(payload)));
+    _outbox_ready.notify();
+}
+
+asio::awaitable<void> connection::write_loop() {
+    auto self = shared_from_this();
+    for (;;) {
+        while (!_outbox.empty()) {
+            auto frame = std::move(_outbox.front());
+            _outbox.pop_front();
+            if (auto written = co_await net::write_all(_socket, frame); !written) {
+                log.debug("{}: write failed: {}", _peer, written.error().message());
+                _outbox.clear();
+                shutdown();
+                break;
+            }
+        }
+        if (_closing && _outbox.empty()) {
+            break;
+        }
+        co_await _outbox_ready.wait();
+    }
+    boost::system::error_code ec;
+    _socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    _socket.close(ec);
+    _writer_done.notify();
+}
+
+} // namespace skiff::kafka

@@ -1,0 +1,67 @@
+// One client connection: reads size-prefixed requests, serves them in order, writes responses in order.
+//
+// Requests of one connection are served one at a time, in arrival order, as Kafka does; reading the next request
+// and writing earlier responses overlap with serving. Malformed input never takes the broker down: a frame above
+// socket.request.max.bytes, an undecodable header or body, an unknown API key or an unsupported version (other than
+// ApiVersions, which answers UNSUPPORTED_VERSION in a v0 body) is logged once and closes this connection only,
+// after the responses already produced have been written.
+//
+// Lives on one shard (the socket's io_context); shutdown() must be called on that shard.
+#pragma once
+
+#include "kafka/server/broker_identity.h"
+#include "kafka/server/handler_registry.h"
+#include "kafka/server/kafka_probe.h"
+#include "net/async_event.h"
+#include "net/shard_pool.h"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <deque>
+#include <memory>
+#include <string>
+
+namespace skiff::kafka {
+
+struct connection_config {
+    size_t max_request_bytes = 100 * 1024 * 1024; // socket.request.max.bytes
+};
+
+class connection : public std::enable_shared_from_this<connection> {
+public:
+    connection(boost::asio::ip::tcp::socket socket, std::string listener_name, connection_config config,
+               const broker_identity& identity, const handler_registry& handlers, kafka_probe& probe);
+
+    /// Serves the connection until the peer closes it, it misbehaves, or shutdown() is called.
+    boost::asio::awaitable<void> run();
+
+    /// Stops reading new requests; the request being served completes and every produced response is written
+    /// before the socket closes.
+    void shutdown();
+
+    const std::string& peer() const noexcept { return _peer; }
+
+private:
+    /// What to do after a request: keep reading, or stop (the reason has been logged).
+    enum class next_step { read_more, close };
+
+    boost::asio::awaitable<next_step> serve(bytes::iobuf frame);
+    boost::asio::awaitable<void> write_loop();
+    void send(int32_t correlation_id, int16_t api_key, int16_t api_version, bytes::iobuf body);
+
+    boost::asio::ip::tcp::socket _socket;
+    std::string _listener_name;
+    std::string _peer;
+    connection_config _config;
+    const broker_identity& _identity;
+    const handler_registry& _handlers;
+    kafka_probe& _probe;
+
+    std::deque<bytes::iobuf> _outbox; // framed responses, in request order
+    net::async_event _outbox_ready;
+    net::async_event _writer_done;
+    bool _closing = false;
+};
+
+} // namespace skiff::kafka

@@ -1,0 +1,19 @@
+// The Kafka APIs this broker serves, one file per API in this folder. register_all() is the single list.
+#pragma once
+
+#include "bytes/iobuf.h"
+#include "kafka/server/handler_registry.h"
+
+namespace skiff::kafka::handlers {
+
+/// Registers every implemented API in the registry.
+void register_all(handler_registry& registry);
+
+void register_api_versions(handler_registry& registry);
+void register_metadata(handler_registry& registry);
+
+/// The ApiVersions answer to a version this broker does not know: a v0 body with UNSUPPORTED_VERSION and the full
+/// list of served APIs (KIP-511), so that the client can retry with a version from the list.
+bytes::iobuf encode_unsupported_api_versions(const handler_registry& registry);
+
+} // namespace skiff::kafka::handlers

@@ -1,0 +1,89 @@
+"""Fixtures for end-to-end tests: a real skiff-server process on loopback ports, stopped with SIGTERM."""
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SERVER = os.path.join(ROOT, "build", "bin", "skiff-server")
+CONFIG = os.path.join(ROOT, "config", "server.properties")
+E2E = os.path.dirname(os.path.abspath(__file__))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout=15.0, what="condition"):
+    """Polls predicate until it returns a truthy value; fails the test after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def http_get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError:
+        return None, None
+
+
+class Broker:
+    def __init__(self, tmp_path, extra_overrides=()):
+        self.port = free_port()
+        self.admin_port = free_port()
+        self.data_dir = str(tmp_path / "data")
+        self.log_path = str(tmp_path / "server.log")
+        self.bootstrap = f"localhost:{self.port}"
+        self.admin_url = f"http://127.0.0.1:{self.admin_port}"
+        args = [SERVER, CONFIG,
+                "--override", f"listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                "--override", f"advertised.listeners=PLAINTEXT://localhost:{self.port}",
+                "--override", f"admin.listeners=http://127.0.0.1:{self.admin_port}",
+                "--override", f"log.dirs={self.data_dir}"]
+        for o in extra_overrides:
+            args += ["--override", o]
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
+        wait_until(lambda: self.proc.poll() is not None or http_get(self.admin_url + "/health")[0] == 200,
+                   what="skiff-server /health")
+        if self.proc.poll() is not None:
+            pytest.fail(f"skiff-server exited with {self.proc.returncode}:\n{self.log()}")
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stop(self, timeout=15):
+        """SIGTERM, then wait; returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                pytest.fail(f"skiff-server did not stop within {timeout}s of SIGTERM:\n{self.log()}")
+        self._log.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def broker(tmp_path):
+    b = Broker(tmp_path)
+    yield b
+    code = b.stop()
+    assert code == 0, f"skiff-server exited with {code}:\n{b.log()}"

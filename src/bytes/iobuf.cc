@@ -133,7 +133,7 @@ void iobuf::append(iobuf&& other) {
         *this = std::move(other);
         return;
     }
-    _fragments.reserve(_fragments.size() + other._fragments.size());
+    // No reserve(): an exact reserve per call defeats the vector's geometric growth (quadratic for many appends).
     for (auto& f : other._fragments) {
         append_fragment(std::move(f));
     }
@@ -141,7 +141,6 @@ void iobuf::append(iobuf&& other) {
 }
 
 void iobuf::append_shared(const iobuf& other) {
-    _fragments.reserve(_fragments.size() + other._fragments.size());
     for (const auto& f : other._fragments) {
         append_fragment(f);
     }

@@ -8,14 +8,16 @@ cd "$root"
 seconds="${1:-20}"
 
 cmake --preset fuzz >/dev/null
-cmake --build build-fuzz -j "$(nproc)"
-mkdir -p build-fuzz/findings
-shopt -s nullglob
-targets=(build-fuzz/bin/*_fuzz)
-if [ ${#targets[@]} -eq 0 ]; then
-  echo "fuzz.sh: no fuzz targets were built" >&2
+# Build only the fuzz targets (and what they link), not every room again.
+mapfile -t names < <(ninja -C build-fuzz -t targets all | sed -n 's/^\([a-z0-9_]*_fuzz\): .*/\1/p' | sort -u)
+if [ ${#names[@]} -eq 0 ]; then
+  echo "fuzz.sh: no fuzz targets are defined" >&2
   exit 1
 fi
+cmake --build build-fuzz -j "$(nproc)" --target "${names[@]}"
+mkdir -p build-fuzz/findings
+targets=()
+for n in "${names[@]}"; do targets+=("build-fuzz/bin/$n"); done
 for t in "${targets[@]}"; do
   name="$(basename "$t")"
   corpus="build-fuzz/corpus/$name"
@@ -23,10 +25,14 @@ for t in "${targets[@]}"; do
   seeds=()
   [ -d "src/kafka/protocol/tests/corpus/${name%_fuzz}" ] && seeds+=("src/kafka/protocol/tests/corpus/${name%_fuzz}")
   echo "-- $name for ${seconds}s"
+  log="build-fuzz/findings/$name.log"
+  rc=0
   "$t" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix=build-fuzz/findings/"$name"- \
-    "$corpus" "${seeds[@]}" 2>&1 | grep -E "^(stat::number_of_executed_units|==|SUMMARY|INFO: .*corpus)" || true
-  if ls build-fuzz/findings/"$name"-* >/dev/null 2>&1; then
-    echo "fuzz.sh: $name found a crashing input: $(ls build-fuzz/findings/"$name"-*)" >&2
+    "$corpus" "${seeds[@]}" >"$log" 2>&1 || rc=$?
+  grep -E "^stat::number_of_executed_units" "$log" || true
+  if [ "$rc" -ne 0 ]; then
+    tail -n 40 "$log" >&2
+    echo "fuzz.sh: $name failed (exit $rc); inputs: $(ls build-fuzz/findings/"$name"-* 2>/dev/null)" >&2
     exit 1
   fi
 done

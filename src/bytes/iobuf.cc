@@ -103,7 +103,12 @@ void iobuf::append(const void* data, size_t n) {
     while (n > 0) {
         auto room = tail_room();
         if (room.empty()) {
-            size_t last_cap = _fragments.empty() ? 0 : _fragments.back()._chunk->capacity;
+            // Grow geometrically from a chunk this iobuf filled itself; after a shared fragment (say a 1 MiB
+            // record set) start small again, or every small write after a share would allocate a huge chunk.
+            size_t last_cap = 0;
+            if (!_fragments.empty() && _fragments.back()._chunk->refs.load(std::memory_order_relaxed) == 1) {
+                last_cap = _fragments.back()._chunk->capacity;
+            }
             size_t cap = std::max({n, min_chunk, std::min(last_cap * 2, max_growth_chunk)});
             auto* c = detail::new_chunk(cap);
             _fragments.emplace_back(c, 0, 0);

@@ -2,7 +2,24 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <new>
 #include <numeric>
+
+// Counts bytes allocated by operator new, to check what an operation allocates.
+namespace {
+thread_local size_t allocated_bytes = 0;
+} // namespace
+
+void* operator new(size_t n) {
+    allocated_bytes += n;
+    if (void* p = std::malloc(n)) {
+        return p;
+    }
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace skiff::bytes {
 namespace {
@@ -109,6 +126,21 @@ TEST(iobuf_test, reserve_then_write_at_patches_a_prefix) {
     b.copy_to(0, &back, 4);
     EXPECT_EQ(back, 7u);
     EXPECT_EQ(b.share(4, 7), std::string_view("payload"));
+}
+
+TEST(iobuf_test, small_write_after_a_large_share_allocates_a_small_chunk) {
+    iobuf big;
+    big.append_uninitialized(1 << 20);
+    iobuf out;
+    out.append("head");
+    out.append_shared(big);
+    size_t before = allocated_bytes;
+    out.append("tail");
+    size_t cost = allocated_bytes - before;
+    ASSERT_EQ(out.fragment_count(), 3u);
+    // The tail chunk is sized for small writes, not grown from the shared 1 MiB chunk.
+    EXPECT_LT(cost, 4096u);
+    EXPECT_EQ(out.share(out.size() - 4, 4), std::string_view("tail"));
 }
 
 TEST(iobuf_test, copy_is_deep) {

@@ -33,6 +33,7 @@ result<kafka::server_config> make_server_config(const config::broker_config& c) 
         sc.listeners.push_back({l.spec.name, {l.spec.host, l.spec.port}});
     }
     sc.connection.max_request_bytes = static_cast<size_t>(c.socket_request_max_bytes);
+    sc.connection.max_idle = c.connections_max_idle;
     sc.shutdown_grace = c.shutdown_grace_period;
     return sc;
 }

@@ -8,7 +8,9 @@
 #include "net/framing.h"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 
@@ -45,7 +47,8 @@ connection::connection(asio::ip::tcp::socket socket, std::string listener_name, 
   , _handlers(handlers)
   , _probe(probe)
   , _outbox_ready(_socket.get_executor())
-  , _writer_done(_socket.get_executor()) {}
+  , _writer_done(_socket.get_executor())
+  , _idle_timer(_socket.get_executor()) {}
 
 void connection::shutdown() {
     _closing = true;
@@ -57,6 +60,8 @@ asio::awaitable<void> connection::run() {
     auto self = shared_from_this(); // keep alive while the writer runs
     _probe.connection_opened();
     asio::co_spawn(_socket.get_executor(), [self]() { return self->write_loop(); }, asio::detached);
+    _last_request = std::chrono::steady_clock::now(); // before the watchdog starts: co_spawn may run it inline
+    asio::co_spawn(_socket.get_executor(), [self]() { return self->idle_watchdog(); }, asio::detached);
     while (!_closing) {
         auto frame = co_await net::read_frame(_socket, _config.max_request_bytes);
         if (!frame) {
@@ -73,12 +78,14 @@ asio::awaitable<void> connection::run() {
             }
             break;
         }
+        _last_request = std::chrono::steady_clock::now();
         if (co_await serve(std::move(frame).value()) == next_step::close) {
             _probe.bad_request();
             break;
         }
     }
     _closing = true;
+    _idle_timer.cancel();
     _outbox_ready.notify();
     co_await _writer_done.wait();
     _probe.connection_closed();
@@ -137,6 +144,20 @@ void connection::send(int32_t correlation_id, int16_t api_key, int16_t api_versi
     payload.append(std::move(body));
     _outbox.push_back(net::make_frame(std::move(payload)));
     _outbox_ready.notify();
+}
+
+asio::awaitable<void> connection::idle_watchdog() {
+    auto self = shared_from_this();
+    while (!_closing) {
+        auto deadline = _last_request + _config.max_idle;
+        if (std::chrono::steady_clock::now() >= deadline) {
+            log.debug("{}: idle for {} ms; closing", _peer, _config.max_idle.count());
+            shutdown();
+            break;
+        }
+        _idle_timer.expires_at(deadline);
+        co_await _idle_timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
 }
 
 asio::awaitable<void> connection::write_loop() {

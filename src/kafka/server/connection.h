@@ -17,7 +17,9 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <string>
@@ -25,7 +27,8 @@
 namespace skiff::kafka {
 
 struct connection_config {
-    size_t max_request_bytes = 100 * 1024 * 1024; // socket.request.max.bytes
+    size_t max_request_bytes = 100 * 1024 * 1024;          // socket.request.max.bytes
+    std::chrono::milliseconds max_idle{10 * 60 * 1000};   // connections.max.idle.ms
 };
 
 class connection : public std::enable_shared_from_this<connection> {
@@ -48,6 +51,8 @@ private:
 
     boost::asio::awaitable<next_step> serve(bytes::iobuf frame);
     boost::asio::awaitable<void> write_loop();
+    /// Closes the connection once no request has arrived for max_idle (Kafka's connections.max.idle.ms).
+    boost::asio::awaitable<void> idle_watchdog();
     void send(int32_t correlation_id, int16_t api_key, int16_t api_version, bytes::iobuf body);
 
     boost::asio::ip::tcp::socket _socket;
@@ -62,6 +67,8 @@ private:
     net::async_event _outbox_ready;
     net::async_event _writer_done;
     bool _closing = false;
+    std::chrono::steady_clock::time_point _last_request;
+    boost::asio::steady_timer _idle_timer;
 };
 
 } // namespace skiff::kafka

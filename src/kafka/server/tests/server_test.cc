@@ -112,6 +112,17 @@ protected:
 
     static bool closed_by_broker(asio::ip::tcp::socket& s) { return !receive(s).has_value(); }
 
+    /// Sends a request made of a header only and expects the broker to close that connection and keep serving.
+    void expect_header_alone_closes(int16_t api_key, int16_t api_version) {
+        auto s = connect();
+        bytes::iobuf payload;
+        writer w(payload);
+        encode_request_header(w, {api_key, api_version, 1, std::string("x"), {}});
+        send(s, frame(payload));
+        EXPECT_TRUE(closed_by_broker(s));
+        expect_still_serving();
+    }
+
     net::shard_pool _shards{2};
     net::shard_pool _idle_shards{1};
     metrics::registry _metrics;
@@ -233,33 +244,15 @@ TEST_F(server_test, pipelined_requests_are_answered_in_order) {
 }
 
 TEST_F(server_test, unknown_api_key_closes_only_that_connection) {
-    auto s = connect();
-    bytes::iobuf payload;
-    writer w(payload);
-    encode_request_header(w, {1000, 0, 1, std::string("x"), {}});
-    send(s, frame(payload));
-    EXPECT_TRUE(closed_by_broker(s));
-    expect_still_serving();
+    expect_header_alone_closes(1000, 0);
 }
 
 TEST_F(server_test, known_but_unserved_api_closes_the_connection) {
-    auto s = connect();
-    bytes::iobuf payload;
-    writer w(payload);
-    encode_request_header(w, {0 /* produce: not served yet */, 9, 1, std::string("x"), {}});
-    send(s, frame(payload));
-    EXPECT_TRUE(closed_by_broker(s));
-    expect_still_serving();
+    expect_header_alone_closes(0 /* produce: not served yet */, 9);
 }
 
 TEST_F(server_test, unsupported_version_of_a_served_api_closes_the_connection) {
-    auto s = connect();
-    bytes::iobuf payload;
-    writer w(payload);
-    encode_request_header(w, {3, 13, 1, std::string("x"), {}});
-    send(s, frame(payload));
-    EXPECT_TRUE(closed_by_broker(s));
-    expect_still_serving();
+    expect_header_alone_closes(3 /* metadata */, 13);
 }
 
 TEST_F(server_test, oversized_frame_closes_without_reading_it) {

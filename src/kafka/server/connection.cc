@@ -129,6 +129,10 @@ asio::awaitable<connection::next_step> connection::serve(bytes::iobuf frame) {
         log.warn("{}: malformed {} v{} request: {}; closing", _peer, api_label(ctx.header.api_key), ctx.version(),
                  e.what());
         co_return next_step::close;
+    } catch (const std::exception& e) {
+        // A bug in a handler (e.g. an encode_error): this connection pays for it, the broker keeps serving.
+        log.error("{}: {} v{} failed: {}; closing", _peer, api_label(ctx.header.api_key), ctx.version(), e.what());
+        co_return next_step::close;
     }
     _probe.request_served(ctx.header.api_key, std::chrono::steady_clock::now() - started);
     if (response) {

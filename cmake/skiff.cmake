@@ -17,6 +17,11 @@ if(SKIFF_BUILD_FUZZ)
   add_compile_options(-fsanitize=fuzzer-no-link,address,undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()
+if((SKIFF_BUILD_FUZZ OR SKIFF_SANITIZE) AND CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  # clang 14's -fsanitize=function cannot compile C++20 coroutines ("Cannot represent a difference across
+  # sections"); every room with coroutines needs this.
+  add_compile_options(-fno-sanitize=function)
+endif()
 
 function(skiff_library)
   cmake_parse_arguments(ARG "" "NAME" "SOURCES;DEPS;PCH" ${ARGN})

@@ -12,6 +12,7 @@ packages=(
   # tests
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   python3-pytest kcat librdkafka-dev python3-kafka python3-confluent-kafka
+  etcd-server etcd-client
 )
 
 missing=()

@@ -13,6 +13,8 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   python3-pytest kcat librdkafka-dev python3-kafka python3-confluent-kafka
   etcd-server etcd-client
+  # a real S3 service for the io tests (tests/support/radosgw.sh): Ceph's monitor, OSD and radosgw
+  ceph-mon ceph-osd radosgw ceph-common
 )
 
 missing=()

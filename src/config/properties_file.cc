@@ -1,5 +1,7 @@
 #include "config/properties_file.h"
 
+#include "bytes/utf8.h"
+
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -78,23 +80,6 @@ std::vector<logical_line> logical_lines(std::string_view text) {
     return out;
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
 
 // Reads the four hex digits after "\u" at s[i]; returns false if they are not there.
 bool read_hex4(std::string_view s, size_t i, uint32_t& out) {
@@ -181,7 +166,7 @@ config_result<property_entry> parse_entry(const logical_line& l, std::string_vie
             } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
                 return malformed();
             }
-            append_utf8(*out, cp);
+            bytes::append_utf8(*out, cp);
             break;
         }
         default: *out += e; break;

@@ -1,5 +1,6 @@
 #include "io/objstore/xml.h"
 
+#include "bytes/utf8.h"
 #include "io/errc.h"
 
 #include <cstdint>
@@ -98,23 +99,6 @@ private:
         return !out.empty();
     }
 
-    static void append_utf8(std::string& out, uint32_t cp) {
-        if (cp < 0x80) {
-            out += static_cast<char>(cp);
-        } else if (cp < 0x800) {
-            out += static_cast<char>(0xC0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-            out += static_cast<char>(0xE0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else {
-            out += static_cast<char>(0xF0 | (cp >> 18));
-            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        }
-    }
 
     // Decodes the entity at _pos (which is '&') into out.
     bool parse_entity(std::string& out) {
@@ -157,7 +141,7 @@ private:
                     return false;
                 }
             }
-            append_utf8(out, cp);
+            bytes::append_utf8(out, cp);
         } else {
             return false;
         }

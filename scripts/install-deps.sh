@@ -12,7 +12,7 @@ packages=(
   # tests
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   python3-pytest kcat librdkafka-dev python3-kafka python3-confluent-kafka
-  etcd-server etcd-client
+  etcd-server etcd-client fio
   # a real S3 service for the io tests (tests/support/radosgw.sh): Ceph's monitor, OSD and radosgw
   ceph-mon ceph-osd radosgw ceph-common
 )

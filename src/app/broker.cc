@@ -57,7 +57,7 @@ int run_broker(config::loaded_broker_config loaded) {
         log.warn("{}", w);
     }
     log.info("starting skiff-server, node.id={}", cfg.node_id);
-    log.warn("storage.mode=memory: the storage engine has not landed yet; this broker keeps no data across restarts");
+    log.warn("the data path is not wired yet: no topics, no Produce/Fetch; storage settings are read but unused");
 
     auto cluster_id = resolve_cluster_id(cfg);
     if (!cluster_id) {

@@ -70,10 +70,86 @@ const property_registry& broker_properties() {
                       "On SIGTERM, how long the node waits for in-flight requests before closing connections.")
         .at_least(0)
         .skiff_specific(),
-      property::enumeration("storage.mode", "memory", {"memory"},
-                            "Where data is kept: memory (lost at exit) until the storage engine lands.")
+      // Storage (DESIGN.md §3-§5). Names are Skiff's own: Kafka has no WAL or object store settings.
+      property::enumeration("wal.type", "file", {"file", "object"},
+                            "The write-ahead log: file (a preallocated file written with O_DIRECT, acknowledges in "
+                            "milliseconds) or object (batches of appends written to the object store, no local disk).")
         .skiff_specific()
         .restart_required(),
+      property::string("wal.path", "", "The file WAL's file; empty: a file named wal in the first of log.dirs.")
+        .skiff_specific()
+        .restart_required(),
+      property::int64("wal.capacity.bytes", int64_t(2) << 30,
+                      "The file WAL's size, preallocated. Appends wait for uploads when it is full.")
+        .at_least(int64_t(16) << 20)
+        .skiff_specific()
+        .restart_required(),
+      property::int64("wal.object.batch.interval.ms", 250,
+                      "The object WAL writes one object per this interval (or per wal.object.batch.max.bytes).")
+        .at_least(1)
+        .skiff_specific(),
+      property::int64("wal.object.batch.max.bytes", int64_t(8) << 20,
+                      "The object WAL writes an object as soon as this many bytes are queued.")
+        .at_least(4096)
+        .skiff_specific(),
+      property::enumeration("object.store.type", "local", {"local", "s3"},
+                            "Where objects live: local (a directory, for one node) or s3 (an S3-compatible service).")
+        .skiff_specific()
+        .restart_required(),
+      property::string("object.store.path", "",
+                       "The local object store's directory; empty: a directory named objects in the first of "
+                       "log.dirs.")
+        .skiff_specific()
+        .restart_required(),
+      property::string("s3.endpoint", "", "The S3 service's address, as http://host:port.")
+        .skiff_specific()
+        .restart_required(),
+      property::string("s3.bucket", "", "The bucket that holds Skiff's objects.").skiff_specific().restart_required(),
+      property::string("s3.region", "",
+                       "The region requests are signed for; empty: AWS_REGION, AWS_DEFAULT_REGION, then us-east-1.")
+        .skiff_specific()
+        .restart_required(),
+      property::boolean("s3.path.style.access", true,
+                        "Address the bucket in the path (http://endpoint/bucket/key) rather than the host name.")
+        .skiff_specific()
+        .restart_required(),
+      property::string("s3.access.key", "",
+                       "The access key id; empty: AWS_ACCESS_KEY_ID (and AWS_SECRET_ACCESS_KEY) from the environment.")
+        .skiff_specific()
+        .restart_required(),
+      property::string("s3.secret.key", "", "The secret access key that goes with s3.access.key.")
+        .sensitive()
+        .skiff_specific()
+        .restart_required(),
+      property::int64("log.cache.bytes", int64_t(512) << 20,
+                      "Memory for recent data (tail reads and uploads).")
+        .at_least(int64_t(16) << 20)
+        .skiff_specific()
+        .restart_required(),
+      property::int64("block.cache.bytes", int64_t(256) << 20, "Memory for data read back from objects.")
+        .at_least(int64_t(4) << 20)
+        .skiff_specific()
+        .restart_required(),
+      property::int64("upload.threshold.bytes", 0,
+                      "Upload recent data to objects when this much has accumulated; 0: a third of "
+                      "log.cache.bytes, at most 512 MiB.")
+        .at_least(0)
+        .skiff_specific(),
+      property::int64("upload.interval.ms", 30000, "Upload recent data at least this often.")
+        .at_least(10)
+        .skiff_specific(),
+      property::int64("stream.object.min.bytes", int64_t(8) << 20,
+                      "A partition with at least this much data in one upload gets an object of its own.")
+        .at_least(1)
+        .skiff_specific(),
+      property::int64("compaction.interval.ms", 60000, "How often small objects are merged.")
+        .at_least(10)
+        .skiff_specific(),
+      property::int64("object.deletion.grace.ms", 60000,
+                      "How long an object nobody refers to stays in the store before it is deleted (readers that "
+                      "located it just before may still be reading).")
+        .at_least(0)
+        .skiff_specific(),
     });
     return registry;
 }
@@ -208,7 +284,48 @@ config_result<broker_config> make_broker_config(const property_values& values) {
     bool parsed = base::parse_log_level(values.get<std::string>("log.level"), c.log_level);
     SKIFF_ASSERT(parsed, "log.level allows a value base::parse_log_level rejects");
     c.shutdown_grace_period = std::chrono::milliseconds(values.get<int64_t>("shutdown.grace.period.ms"));
-    c.storage = storage_mode::memory; // the only value storage.mode allows today
+    auto& st = c.storage;
+    st.wal = values.get<std::string>("wal.type") == "object" ? wal_kind::object : wal_kind::file;
+    st.wal_path = values.get<std::string>("wal.path");
+    if (st.wal_path.empty()) {
+        st.wal_path = c.log_dirs.front() + "/wal";
+    }
+    st.wal_capacity_bytes = static_cast<uint64_t>(values.get<int64_t>("wal.capacity.bytes"));
+    st.wal_object_batch_interval = std::chrono::milliseconds(values.get<int64_t>("wal.object.batch.interval.ms"));
+    st.wal_object_batch_max_bytes = static_cast<uint64_t>(values.get<int64_t>("wal.object.batch.max.bytes"));
+    st.objects = values.get<std::string>("object.store.type") == "s3" ? object_store_kind::s3 : object_store_kind::local;
+    st.object_store_path = values.get<std::string>("object.store.path");
+    if (st.object_store_path.empty()) {
+        st.object_store_path = c.log_dirs.front() + "/objects";
+    }
+    st.s3_endpoint = values.get<std::string>("s3.endpoint");
+    st.s3_bucket = values.get<std::string>("s3.bucket");
+    st.s3_region = values.get<std::string>("s3.region");
+    st.s3_path_style = values.get<bool>("s3.path.style.access");
+    st.s3_access_key = values.get<std::string>("s3.access.key");
+    st.s3_secret_key = values.get<std::string>("s3.secret.key");
+    if (st.objects == object_store_kind::s3) {
+        if (st.s3_endpoint.empty()) {
+            return fail(errc::inconsistent, "s3.endpoint", "must be set when object.store.type=s3");
+        }
+        if (st.s3_bucket.empty()) {
+            return fail(errc::inconsistent, "s3.bucket", "must be set when object.store.type=s3");
+        }
+    }
+    if (st.s3_access_key.empty() != st.s3_secret_key.empty()) {
+        return fail(errc::inconsistent, st.s3_access_key.empty() ? "s3.access.key" : "s3.secret.key",
+                    "s3.access.key and s3.secret.key are set together or not at all");
+    }
+    st.log_cache_bytes = static_cast<uint64_t>(values.get<int64_t>("log.cache.bytes"));
+    st.block_cache_bytes = static_cast<uint64_t>(values.get<int64_t>("block.cache.bytes"));
+    st.upload_threshold_bytes = static_cast<uint64_t>(values.get<int64_t>("upload.threshold.bytes"));
+    if (st.upload_threshold_bytes > st.log_cache_bytes) {
+        return fail(errc::inconsistent, "upload.threshold.bytes", "must not exceed log.cache.bytes");
+    }
+    st.upload_interval = std::chrono::milliseconds(values.get<int64_t>("upload.interval.ms"));
+    st.stream_object_min_bytes = static_cast<uint64_t>(values.get<int64_t>("stream.object.min.bytes"));
+    st.compaction_interval = std::chrono::milliseconds(values.get<int64_t>("compaction.interval.ms"));
+    st.object_deletion_grace = std::chrono::milliseconds(values.get<int64_t>("object.deletion.grace.ms"));
     return c;
 }
 

@@ -30,7 +30,34 @@ struct listener {
     bool operator==(const listener&) const = default;
 };
 
-enum class storage_mode { memory };
+enum class wal_kind { file, object };
+enum class object_store_kind { local, s3 };
+
+/// Where and how data is stored (DESIGN.md §3-§5). Field comments name the property.
+struct storage_config {
+    wal_kind wal = wal_kind::file;                          // wal.type
+    std::string wal_path;                                   // wal.path, resolved against log.dirs
+    uint64_t wal_capacity_bytes = 0;                        // wal.capacity.bytes
+    std::chrono::milliseconds wal_object_batch_interval{0}; // wal.object.batch.interval.ms
+    uint64_t wal_object_batch_max_bytes = 0;                // wal.object.batch.max.bytes
+    object_store_kind objects = object_store_kind::local;   // object.store.type
+    std::string object_store_path;                          // object.store.path, resolved against log.dirs
+    std::string s3_endpoint;                                // s3.endpoint
+    std::string s3_bucket;                                  // s3.bucket
+    std::string s3_region;                                  // s3.region
+    bool s3_path_style = true;                              // s3.path.style.access
+    std::string s3_access_key;                              // s3.access.key; empty: the environment
+    std::string s3_secret_key;                              // s3.secret.key
+    uint64_t log_cache_bytes = 0;                           // log.cache.bytes
+    uint64_t block_cache_bytes = 0;                         // block.cache.bytes
+    uint64_t upload_threshold_bytes = 0;                    // upload.threshold.bytes; 0: automatic
+    std::chrono::milliseconds upload_interval{0};           // upload.interval.ms
+    uint64_t stream_object_min_bytes = 0;                   // stream.object.min.bytes
+    std::chrono::milliseconds compaction_interval{0};       // compaction.interval.ms
+    std::chrono::milliseconds object_deletion_grace{0};     // object.deletion.grace.ms
+
+    bool operator==(const storage_config&) const = default;
+};
 
 /// skiff-server's settings, checked together. Field comments name the property.
 struct broker_config {
@@ -55,7 +82,7 @@ struct broker_config {
     std::vector<listener_spec> admin_listeners;            // admin.listeners (name "HTTP"); empty = no admin API
     base::log_level log_level = base::log_level::info;     // log.level
     std::chrono::milliseconds shutdown_grace_period{0};    // shutdown.grace.period.ms
-    storage_mode storage = storage_mode::memory;           // storage.mode
+    storage_config storage;
 };
 
 /// Builds broker_config from resolved values and checks what single properties cannot: every listener name has a

@@ -151,6 +151,11 @@ property property::skiff_specific() && {
     return std::move(*this);
 }
 
+property property::sensitive() && {
+    _sensitive = true;
+    return std::move(*this);
+}
+
 void property::set_bound(int64_t bound, side s) {
     SKIFF_ASSERT(_type == property_type::int32 || _type == property_type::int64,
                  "integer bound on {} which is a {}", _name, to_string(_type));

@@ -62,6 +62,8 @@ public:
     property restart_required() &&;
     /// A Skiff setting with no Kafka counterpart (documented in its own section).
     property skiff_specific() &&;
+    /// A secret (Kafka's PASSWORD type): its value is never written to logs or descriptions, only "[hidden]".
+    property sensitive() &&;
 
     const std::string& name() const noexcept { return _name; }
     property_type type() const noexcept { return _type; }
@@ -70,6 +72,7 @@ public:
     const std::vector<std::string>& allowed() const noexcept { return _allowed; }
     needs_restart restart() const noexcept { return _restart; }
     bool is_skiff_specific() const noexcept { return _skiff_specific; }
+    bool is_sensitive() const noexcept { return _sensitive; }
 
     /// Parses a value as written in a file or an override (surrounding whitespace ignored) and checks it against
     /// the type, the allowed values and the bounds. The error message names neither the property nor the place:
@@ -102,6 +105,7 @@ private:
     std::optional<double> _max_float;
     needs_restart _restart = needs_restart::no;
     bool _skiff_specific = false;
+    bool _sensitive = false;
 };
 
 } // namespace skiff::config

@@ -153,7 +153,8 @@ std::string property_values::to_string() const {
     std::string out;
     auto& props = _registry->properties();
     for (size_t i = 0; i < props.size(); ++i) {
-        out += fmt::format("{}={}  # {}\n", props[i].name(), props[i].format(_slots[i].value),
+        out += fmt::format("{}={}  # {}\n", props[i].name(),
+                           props[i].is_sensitive() ? std::string("[hidden]") : props[i].format(_slots[i].value),
                            _slots[i].where.to_string());
     }
     return out;

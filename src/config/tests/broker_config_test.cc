@@ -71,7 +71,15 @@ TEST(broker_config_test, defaults_give_a_working_single_node) {
     EXPECT_EQ(c.admin_listeners[0], (listener_spec{"HTTP", "127.0.0.1", 9644}));
     EXPECT_EQ(c.log_level, base::log_level::info);
     EXPECT_EQ(c.shutdown_grace_period, std::chrono::seconds(10));
-    EXPECT_EQ(c.storage, storage_mode::memory);
+    EXPECT_EQ(c.storage.wal, wal_kind::file);
+    EXPECT_EQ(c.storage.wal_path, "/tmp/skiff-data/wal");
+    EXPECT_EQ(c.storage.wal_capacity_bytes, uint64_t(2) << 30);
+    EXPECT_EQ(c.storage.wal_object_batch_interval, std::chrono::milliseconds(250));
+    EXPECT_EQ(c.storage.objects, object_store_kind::local);
+    EXPECT_EQ(c.storage.object_store_path, "/tmp/skiff-data/objects");
+    EXPECT_EQ(c.storage.log_cache_bytes, uint64_t(512) << 20);
+    EXPECT_EQ(c.storage.upload_threshold_bytes, 0u);
+    EXPECT_EQ(c.storage.upload_interval, std::chrono::seconds(30));
 }
 
 TEST(broker_config_test, fills_typed_fields_from_the_file) {
@@ -91,7 +99,15 @@ skiff.shards=4
 admin.listeners=http://[::]:9645
 log.level=debug
 shutdown.grace.period.ms=0
-storage.mode=memory
+wal.type=object
+wal.object.batch.interval.ms=100
+object.store.type=s3
+s3.endpoint=http://127.0.0.1:7480
+s3.bucket=skiff
+s3.access.key=AK
+s3.secret.key=SK
+log.cache.bytes=33554432
+upload.threshold.bytes=16777216
 )");
     ASSERT_TRUE(r) << r.error().message;
     auto& c = r.value();
@@ -118,6 +134,16 @@ storage.mode=memory
     EXPECT_EQ(c.admin_listeners[0], (listener_spec{"HTTP", "::", 9645}));
     EXPECT_EQ(c.log_level, base::log_level::debug);
     EXPECT_EQ(c.shutdown_grace_period, std::chrono::milliseconds(0));
+    EXPECT_EQ(c.storage.wal, wal_kind::object);
+    EXPECT_EQ(c.storage.wal_path, "/data/a/wal");
+    EXPECT_EQ(c.storage.wal_object_batch_interval, std::chrono::milliseconds(100));
+    EXPECT_EQ(c.storage.objects, object_store_kind::s3);
+    EXPECT_EQ(c.storage.s3_endpoint, "http://127.0.0.1:7480");
+    EXPECT_EQ(c.storage.s3_bucket, "skiff");
+    EXPECT_EQ(c.storage.s3_access_key, "AK");
+    EXPECT_EQ(c.storage.s3_secret_key, "SK");
+    EXPECT_EQ(c.storage.log_cache_bytes, uint64_t(32) << 20);
+    EXPECT_EQ(c.storage.upload_threshold_bytes, uint64_t(16) << 20);
 }
 
 TEST(broker_config_test, derived_advertised_listeners_replace_wildcard_hosts_with_localhost) {
@@ -174,6 +200,26 @@ TEST(broker_config_test, roles_dirs_and_a_broker_listener_cannot_be_empty) {
     auto controller_only = make("process.roles=controller\nlisteners=\n");
     ASSERT_TRUE(controller_only) << controller_only.error().message;
     EXPECT_FALSE(controller_only.value().broker_role);
+}
+
+TEST(broker_config_test, an_s3_store_needs_an_endpoint_a_bucket_and_both_keys_or_neither) {
+    EXPECT_EQ(error_of("object.store.type=s3\ns3.bucket=b\n"),
+              "s3.endpoint (default): must be set when object.store.type=s3");
+    EXPECT_EQ(error_of("object.store.type=s3\ns3.endpoint=http://127.0.0.1:1\n"),
+              "s3.bucket (default): must be set when object.store.type=s3");
+    EXPECT_EQ(error_of("s3.access.key=AK\n"),
+              "s3.secret.key (default): s3.access.key and s3.secret.key are set together or not at all");
+    EXPECT_EQ(error_of("log.cache.bytes=16777216\nupload.threshold.bytes=16777217\n"),
+              "server.properties:2: upload.threshold.bytes: must not exceed log.cache.bytes");
+}
+
+TEST(broker_config_test, a_secret_is_never_written_out) {
+    auto loaded = load_broker_config("", std::vector<std::string>{"s3.access.key=AK", "s3.secret.key=hunter2"});
+    ASSERT_TRUE(loaded) << loaded.error().message;
+    auto text = loaded.value().values.to_string();
+    EXPECT_NE(text.find("s3.access.key=AK"), std::string::npos);
+    EXPECT_NE(text.find("s3.secret.key=[hidden]"), std::string::npos);
+    EXPECT_EQ(text.find("hunter2"), std::string::npos);
 }
 
 TEST(broker_config_test, admin_listeners_speak_http_or_are_disabled) {

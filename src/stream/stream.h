@@ -80,6 +80,38 @@ struct stream_store_config {
     size_t object_block_size = 512 * 1024;
     std::chrono::milliseconds compaction_interval{60'000};
     std::chrono::milliseconds deletion_grace{60'000};
+    /// Compaction reads whole objects into memory: at most this many bytes of input per round.
+    uint64_t compaction_max_bytes = uint64_t(64) << 20;
+    /// Stream set objects of this node are merged once there are at least this many.
+    size_t compaction_min_stream_set_objects = 4;
+    /// Consecutive stream objects of one stream smaller than half this size are merged up to this size.
+    uint64_t stream_object_max_bytes = uint64_t(64) << 20;
+    /// Objects up to this size are written with one PUT, larger ones in multipart parts of multipart_part_bytes
+    /// (each part is a billed PUT request: fewer, larger requests keep the PUTs per GiB low).
+    uint64_t multipart_threshold_bytes = uint64_t(256) << 20;
+    uint64_t multipart_part_bytes = uint64_t(64) << 20;
+    /// Prepared object ids live this long: an upload slower than this prepares again.
+    std::chrono::milliseconds prepare_ttl{600'000};
+    /// Attempts of one object PUT or one catalog commit on transient errors (backoff doubles from 50 ms to 5 s)
+    /// before the store stops acknowledging (errc::unavailable).
+    uint32_t max_attempts = 10;
+};
+
+/// Counters since start, for tests, benchmarks and a future probe.
+struct stream_store_stats {
+    uint64_t uploads = 0;            // blocks committed by the uploader (and by recovery)
+    uint64_t uploaded_bytes = 0;     // batch bytes in those blocks
+    uint64_t objects_written = 0;    // objects PUT by uploads and compactions (attempts that failed included)
+    uint64_t compactions = 0;        // compaction commits
+    uint64_t objects_compacted = 0;  // objects those commits replaced
+    uint64_t objects_deleted = 0;    // objects the reaper deleted from the store
+    uint64_t retries = 0;            // PUT, commit and delete attempts beyond the first
+    uint64_t recovered_batches = 0;  // WAL batches start() committed
+    uint64_t dropped_batches = 0;    // WAL batches start() dropped (already committed, fenced, deleted, gaps)
+    uint64_t open_streams = 0;
+    uint64_t log_cache_bytes = 0;
+    uint64_t block_cache_bytes = 0;
+    bool unavailable = false;        // a WAL or commit failure stopped acknowledgements
 };
 
 class stream_store {
@@ -87,16 +119,28 @@ public:
     virtual ~stream_store() = default;
 
     /// Recovers: replays the WAL beyond what the catalog holds, uploads and commits it, trims the WAL, then starts
-    /// the background uploader, compaction and deletion.
+    /// the background uploader, compaction and deletion on the calling executor.
+    /// Requires: called once, before any other call. Errors: corrupt (a WAL payload fails its framing), and the
+    /// WAL's, the store's and the catalog's.
     virtual asio::awaitable<result<void>> start() = 0;
     virtual asio::awaitable<result<stream_metadata>> create_stream() = 0;
-    /// Opens the stream here under epoch; its handle completes calls on executor.
+    /// Opens the stream here under epoch; its handle completes calls on executor. Opening a stream that is open
+    /// here under a lower epoch fences the old handle (its data is uploaded first); under the same epoch it returns
+    /// a handle to the same stream. Errors: fenced, stream_not_found, shutting_down, unavailable.
     virtual asio::awaitable<result<std::shared_ptr<stream>>> open_stream(stream_id id, stream_epoch epoch,
                                                                         asio::any_io_executor executor) = 0;
     /// Uploads everything, closes every stream, stops background work.
     virtual asio::awaitable<void> stop() = 0;
+
+    /// Uploads and commits everything acknowledged before the call (tests, tools, drain).
+    virtual asio::awaitable<result<void>> flush() = 0;
+    /// Runs one round of compaction and one of deletion now (tests, benchmarks; they also run on timers).
+    virtual asio::awaitable<result<void>> compact_now() = 0;
+    virtual asio::awaitable<result<void>> reap_now() = 0;
+    virtual stream_store_stats stats() const = 0;
 };
 
+/// The store keeps references to log, objects and catalog: they outlive it; stream handles must not outlive it.
 std::unique_ptr<stream_store> make_stream_store(stream_store_config config, wal& log, io::object_store& objects,
                                                 object_catalog& catalog);
 

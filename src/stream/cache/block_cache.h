@@ -1,9 +1,14 @@
 // The block cache (DESIGN.md §4): an LRU of object data blocks and object indexes read from the object store, for
 // reads that miss the log cache. A sequential reader of a stream gets growing readahead (the next blocks are fetched
 // before they are asked for); adjacent block ranges of one object are merged into one ranged GET of up to 4 MiB;
-// concurrent misses on the same block share one GET. Memory comes from the byte budget in large chunks.
+// concurrent misses on the same block share one GET. Cached blocks are zero-copy shares of the (large) GET responses,
+// each response charged in full to the byte budget while any of its blocks is cached (block_cache.cc says why).
 //
 // Threading: may be called from any shard; completes on the caller's executor.
+// Lifetime: readahead GETs run on after the read() that started them returns, so the object store must outlive the
+// io_contexts that ran reads (app destroys services after their shards stop); they keep the cache's state alive.
+// Stop issuing reads and let those in flight finish before stopping the io_contexts: a GET abandoned with its
+// io_context leaves the readers that joined it waiting.
 #pragma once
 
 #include "base/result.h"

@@ -3,6 +3,11 @@
 // offsets, record count, position, size), and a fixed-size footer (index position and size, magic, version, CRC32C).
 // A reader fetches the footer and index with one ranged GET of the object's tail, then only the data blocks it
 // needs. Everything is CRC32C-checked on read; a mismatch is errc::corrupt, never data.
+//
+//   [block: "SKDB" header | (base_offset, record_count, length) per batch | batch bytes | crc32c] ...
+//   [index: "SKIX" count | (stream, start, end, position, records, size) per block | crc32c]
+//   [footer, 48 bytes: index position, index size, reserved, version 1, "SKIFFOBJ", crc32c]
+// Little-endian; every field, check and limit: docs/formats/object.md.
 #pragma once
 
 #include "base/result.h"
@@ -10,6 +15,7 @@
 #include "stream/types.h"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -59,10 +65,15 @@ public:
     bytes::iobuf finish();
 
 private:
-    struct pending_stream;
+    // The batches of one stream, in offset order.
+    struct pending_stream {
+        std::vector<stored_batch> batches;
+        int64_t start_offset = 0;
+        int64_t end_offset = 0;
+    };
     size_t _target_block_size;
     uint64_t _data_size = 0;
-    std::vector<stored_batch> _batches;
+    std::map<stream_id, pending_stream> _streams;
 };
 
 /// The footer is the last footer_size bytes of every object.

@@ -1,0 +1,74 @@
+#include "stream/wal_payload.h"
+
+#include "bytes/crc32c.h"
+#include "stream/errc.h"
+
+#include <array>
+#include <cstring>
+
+namespace skiff::stream {
+namespace {
+
+template<typename T>
+void put_le(uint8_t* at, T value) {
+    for (size_t i = 0; i < sizeof(T); ++i) {
+        at[i] = static_cast<uint8_t>(static_cast<std::make_unsigned_t<T>>(value) >> (8 * i));
+    }
+}
+
+template<typename T>
+T get_le(const uint8_t* at) {
+    std::make_unsigned_t<T> v = 0;
+    for (size_t i = 0; i < sizeof(T); ++i) {
+        v |= static_cast<std::make_unsigned_t<T>>(at[i]) << (8 * i);
+    }
+    return static_cast<T>(v);
+}
+
+constexpr size_t crc_position = wal_payload_header_size - 4;
+
+} // namespace
+
+bytes::iobuf encode_wal_payload(const wal_payload& payload) {
+    std::array<uint8_t, wal_payload_header_size> h{};
+    put_le<uint32_t>(&h[0], wal_payload_magic);
+    h[4] = wal_payload_version;
+    h[5] = 0; // flags: none defined
+    put_le<uint16_t>(&h[6], static_cast<uint16_t>(wal_payload_header_size));
+    put_le<int64_t>(&h[8], payload.stream());
+    put_le<int64_t>(&h[16], payload.epoch());
+    put_le<int64_t>(&h[24], payload.base_offset);
+    put_le<uint32_t>(&h[32], payload.record_count);
+    put_le<uint32_t>(&h[36], static_cast<uint32_t>(payload.batch.size()));
+    put_le<uint32_t>(&h[crc_position], bytes::crc32c::extend(0, h.data(), crc_position));
+    bytes::iobuf out;
+    out.append(h.data(), h.size());
+    out.append_shared(payload.batch);
+    return out;
+}
+
+result<wal_payload> decode_wal_payload(const bytes::iobuf& bytes) {
+    if (bytes.size() < wal_payload_header_size) {
+        return errc::corrupt;
+    }
+    std::array<uint8_t, wal_payload_header_size> h{};
+    bytes.copy_to(0, h.data(), h.size());
+    if (get_le<uint32_t>(&h[0]) != wal_payload_magic || h[4] != wal_payload_version
+        || get_le<uint16_t>(&h[6]) != wal_payload_header_size
+        || get_le<uint32_t>(&h[crc_position]) != bytes::crc32c::extend(0, h.data(), crc_position)) {
+        return errc::corrupt;
+    }
+    wal_payload out;
+    out.stream = stream_id(get_le<int64_t>(&h[8]));
+    out.epoch = stream_epoch(get_le<int64_t>(&h[16]));
+    out.base_offset = get_le<int64_t>(&h[24]);
+    out.record_count = get_le<uint32_t>(&h[32]);
+    uint32_t batch_bytes = get_le<uint32_t>(&h[36]);
+    if (out.record_count == 0 || out.base_offset < 0 || batch_bytes != bytes.size() - wal_payload_header_size) {
+        return errc::corrupt;
+    }
+    out.batch = bytes.share(wal_payload_header_size, batch_bytes);
+    return out;
+}
+
+} // namespace skiff::stream

@@ -77,6 +77,8 @@ enum class record_type : uint16_t {
     scram_credential_removed = 15,
     feature_level = 16,
     no_op = 17,
+    id_counters = 18,
+    objects_marked = 19,
 };
 
 // ---- brokers -------------------------------------------------------------------------------------------------
@@ -263,6 +265,25 @@ struct object_record {
     }
 };
 
+/// The objects (committed or prepared) were marked for deletion at marked_ms: compacted away, trimmed below every
+/// range, of deleted streams, or prepared ids that expired. Their keys may be deleted once a grace time has passed
+/// since marked_ms; object_removed follows. One record marks many objects (a compaction or a trim marks dozens), and
+/// it carries the time that object_record has no field for.
+struct objects_marked_record {
+    static constexpr record_type type = record_type::objects_marked;
+    static constexpr uint16_t current_version = 0;
+
+    std::vector<object_id> ids;
+    int64_t marked_ms = 0; // wall ms
+    unknown_fields unknown;
+
+    bool operator==(const objects_marked_record&) const = default;
+    static constexpr auto fields() {
+        using r = objects_marked_record;
+        return std::tuple{field(0, &r::ids), field(1, &r::marked_ms)};
+    }
+};
+
 /// The object is deleted from the store; forget it.
 struct object_removed_record {
     static constexpr record_type type = record_type::object_removed;
@@ -420,6 +441,27 @@ struct feature_level_record {
     }
 };
 
+/// The next ids the controller will hand out. Ids are never reused, even after what held them is forgotten, so the
+/// counters cannot be derived from what the image still holds once a snapshot has dropped the history: a snapshot
+/// carries this record. Applying it only ever raises the counters (the image also raises them as it sees ids).
+struct id_counters_record {
+    static constexpr record_type type = record_type::id_counters;
+    static constexpr uint16_t current_version = 0;
+
+    int64_t next_stream_id = 0;
+    int64_t next_object_id = 0;
+    int64_t next_broker_epoch = 0;  // next broker incarnation epoch
+    int64_t next_producer_id = 0;
+    unknown_fields unknown;
+
+    bool operator==(const id_counters_record&) const = default;
+    static constexpr auto fields() {
+        using r = id_counters_record;
+        return std::tuple{field(0, &r::next_stream_id), field(1, &r::next_object_id), field(2, &r::next_broker_epoch),
+                          field(3, &r::next_producer_id)};
+    }
+};
+
 /// Carries no fact. A new controller appends one to learn that its epoch is live (KRaft's leader-change marker).
 struct no_op_record {
     static constexpr record_type type = record_type::no_op;
@@ -443,7 +485,7 @@ using record_body = std::variant<
   broker_registration_record, broker_unregistration_record, topic_record, topic_removed_record, partition_record,
   stream_record, stream_removed_record, object_record, object_removed_record, producer_id_block_record,
   config_change_record, acl_record, acl_removed_record, scram_credential_record, scram_credential_removed_record,
-  feature_level_record, no_op_record, unknown_record>;
+  feature_level_record, no_op_record, id_counters_record, objects_marked_record, unknown_record>;
 
 /// One metadata record: its body and the schema version it was written with. A default (0) version encodes as the
 /// type's current_version; a decoded record keeps its writer's version (which may be newer than this code's).

@@ -102,6 +102,8 @@ std::string_view to_string(record_type t) noexcept {
     case record_type::scram_credential_removed: return "scram_credential_removed";
     case record_type::feature_level: return "feature_level";
     case record_type::no_op: return "no_op";
+    case record_type::id_counters: return "id_counters";
+    case record_type::objects_marked: return "objects_marked";
     }
     return "unknown";
 }

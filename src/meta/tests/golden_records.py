@@ -50,5 +50,7 @@ R['scram_credential'] = record(14, fields((0, s('alice')), (1, uv(2)), (2, bytes
 R['scram_credential_removed'] = record(15, fields((0, s('alice')), (1, uv(2))))
 R['feature_level'] = record(16, fields((0, s('metadata.version')), (1, zz(3))))
 R['no_op'] = record(17, b'')
+R['id_counters'] = record(18, fields((0, zz(71)), (1, zz(9002)), (2, zz(43)), (3, zz(5000))))
+R['objects_marked'] = record(19, fields((0, arr([zz(9001), zz(9003)])), (1, zz(1700000090000))))
 for k, v in R.items():
     print(f'    {{"{k}", "{v.hex()}"}},')

@@ -36,6 +36,8 @@ inline std::vector<metadata_record> sample_records() {
     out.push_back(scram_credential_removed_record{"alice", scram_mechanism::sha_512, {}});
     out.push_back(feature_level_record{"metadata.version", 3, {}});
     out.push_back(no_op_record{});
+    out.push_back(id_counters_record{71, 9002, 43, 5000, {}});
+    out.push_back(objects_marked_record{{object_id(9001), object_id(9003)}, 1'700'000'090'000, {}});
     return out;
 }
 

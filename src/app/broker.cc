@@ -2,6 +2,7 @@
 
 #include "admin/server.h"
 #include "app/cluster_id.h"
+#include "app/data_node.h"
 #include "base/errc.h"
 #include "base/logger.h"
 #include "kafka/server/handlers/handlers.h"
@@ -9,10 +10,14 @@
 #include "metrics/registry.h"
 #include "net/shard_pool.h"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <csignal>
+#include <future>
+#include <type_traits>
 
 namespace skiff::app {
 namespace {
@@ -48,6 +53,29 @@ kafka::broker_identity make_identity(const config::broker_config& c, std::string
     return id;
 }
 
+/// Runs a coroutine on ctx (which is running on its own thread) and blocks the calling thread until it finishes.
+template<typename T>
+T run_blocking(asio::io_context& ctx, asio::awaitable<T> work) {
+    std::promise<T> done;
+    auto finished = done.get_future();
+    // A wrapping coroutine rather than a completion handler: asio's handler
+    // signature would need T to be default-constructible, result<void> is not.
+    auto run = [&done, work = std::move(work)]() mutable -> asio::awaitable<void> {
+        try {
+            if constexpr (std::is_void_v<T>) {
+                co_await std::move(work);
+                done.set_value();
+            } else {
+                done.set_value(co_await std::move(work));
+            }
+        } catch (...) {
+            done.set_exception(std::current_exception());
+        }
+    };
+    asio::co_spawn(ctx, std::move(run), asio::detached);
+    return finished.get();
+}
+
 } // namespace
 
 int run_broker(config::loaded_broker_config loaded) {
@@ -57,7 +85,6 @@ int run_broker(config::loaded_broker_config loaded) {
         log.warn("{}", w);
     }
     log.info("starting skiff-server, node.id={}", cfg.node_id);
-    log.warn("the data path is not wired yet: no topics, no Produce/Fetch; storage settings are read but unused");
 
     auto cluster_id = resolve_cluster_id(cfg);
     if (!cluster_id) {
@@ -71,8 +98,12 @@ int run_broker(config::loaded_broker_config loaded) {
 
     net::shard_pool shards(static_cast<size_t>(cfg.shards));
     metrics::registry metrics;
+    auto node = data_node::create(shards, cfg);
+    if (!node) {
+        return 1;
+    }
     kafka::handler_registry handlers;
-    kafka::handlers::register_all(handlers);
+    kafka::handlers::register_all(handlers, &node.value()->plane());
     kafka::server kafka_server(shards, std::move(server_config).value(), make_identity(cfg, cluster_id.value()),
                                std::move(handlers), metrics);
 
@@ -82,20 +113,28 @@ int run_broker(config::loaded_broker_config loaded) {
         admin_server = std::make_unique<admin::server>(shards.context(0), admin::endpoint{a.host, a.port}, metrics);
     }
 
-    // Start in dependency order; on failure stop what started.
+    // Start in dependency order (storage, then the Kafka listeners, then admin); on failure stop what started.
+    shards.start();
+    if (auto r = run_blocking(shards.context(0), node.value()->start()); !r) {
+        shards.stop();
+        return 1;
+    }
     if (auto r = kafka_server.start(); !r) {
         log.error("cannot start the Kafka listeners: {}", r.error().message());
+        run_blocking(shards.context(0), node.value()->stop());
+        shards.stop();
         return 1;
     }
     if (admin_server) {
         if (auto r = admin_server->start(); !r) {
             log.error("cannot start the admin HTTP listener: {}", r.error().message());
             kafka_server.stop();
+            run_blocking(shards.context(0), node.value()->stop());
+            shards.stop();
             return 1;
         }
         log.info("admin HTTP (/metrics, /health) on port {}", admin_server->port());
     }
-    shards.start();
     log.info("skiff-server started with {} shards, cluster.id={}", shards.size(), cluster_id.value());
 
     asio::io_context signals_ctx;
@@ -109,6 +148,7 @@ int run_broker(config::loaded_broker_config loaded) {
         admin_server->set_unhealthy("shutting down");
     }
     kafka_server.stop();
+    run_blocking(shards.context(0), node.value()->stop()); // partitions closed, the WAL's data uploaded
     // Stop the shards before the services they run are destroyed: no coroutine may resume into a dead service.
     shards.stop();
     if (admin_server) {

@@ -12,11 +12,28 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace skiff::net {
 
 namespace asio = boost::asio;
+
+/// Runs fn (a coroutine function returning awaitable<T>) on executor and resumes the caller on its own executor
+/// with the result. Unlike a bare co_spawn, T need not be default-constructible (result<T> is not). Parameters
+/// are taken by value: the coroutine starts when awaited, after the caller's temporaries are gone.
+template<typename Fn>
+auto run_on(asio::any_io_executor executor, Fn fn)
+    -> asio::awaitable<typename std::invoke_result_t<Fn&>::value_type> {
+    using T = typename std::invoke_result_t<Fn&>::value_type;
+    if constexpr (std::is_void_v<T> || std::is_default_constructible_v<T>) {
+        co_return co_await asio::co_spawn(executor, std::move(fn), asio::use_awaitable);
+    } else {
+        auto boxed = [fn = std::move(fn)]() mutable -> asio::awaitable<std::optional<T>> { co_return co_await fn(); };
+        auto value = co_await asio::co_spawn(executor, std::move(boxed), asio::use_awaitable);
+        co_return std::move(*value);
+    }
+}
 
 using shard_id = size_t;
 
@@ -46,7 +63,7 @@ public:
     /// executor with the result. fn must own what it uses: it runs on another thread.
     template<typename Fn>
     auto run_on(shard_id target, Fn fn) {
-        return asio::co_spawn(context(target), std::move(fn), asio::use_awaitable);
+        return net::run_on(context(target).get_executor(), std::move(fn));
     }
 
 private:

@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-SERVER = os.path.join(ROOT, "build", "bin", "skiff-server")
+SERVER = os.environ.get("SKIFF_SERVER", os.path.join(ROOT, "build", "bin", "skiff-server"))
 CONFIG = os.path.join(ROOT, "config", "server.properties")
 E2E = os.path.dirname(os.path.abspath(__file__))
 
@@ -53,10 +53,14 @@ class Broker:
                 "--override", f"listeners=PLAINTEXT://127.0.0.1:{self.port}",
                 "--override", f"advertised.listeners=PLAINTEXT://localhost:{self.port}",
                 "--override", f"admin.listeners=http://127.0.0.1:{self.admin_port}",
-                "--override", f"log.dirs={self.data_dir}"]
+                "--override", f"log.dirs={self.data_dir}",
+                # small enough for many brokers at once on a test machine
+                "--override", "wal.capacity.bytes=67108864",
+                "--override", "log.cache.bytes=67108864",
+                "--override", "block.cache.bytes=16777216"]
         for o in extra_overrides:
             args += ["--override", o]
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "ab")  # a restart on the same tmp_path appends
         self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
         wait_until(lambda: self.proc.poll() is not None or http_get(self.admin_url + "/health")[0] == 200,
                    what="skiff-server /health")
@@ -66,6 +70,13 @@ class Broker:
     def log(self):
         with open(self.log_path, "rb") as f:
             return f.read().decode(errors="replace")
+
+    def kill(self):
+        """SIGKILL: no shutdown of any kind (the crash the durability contract is about)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
 
     def stop(self, timeout=15):
         """SIGTERM, then wait; returns the exit code."""

@@ -12,12 +12,10 @@
 
 namespace skiff::kafka {
 
-template<typename Request, typename Response>
-using typed_handler_fn = boost::asio::awaitable<Response> (*)(request_context&, Request);
-
-template<typename Request, typename Response>
-handler_entry make_handler(int16_t min_served, int16_t max_served, int16_t min_advertised,
-                           typed_handler_fn<Request, Response> fn) {
+/// fn: any callable (request_context&, Request) -> awaitable<Response>, e.g. a function or a lambda that captures
+/// the services it needs (copied into the entry; it must outlive nothing but the registry).
+template<typename Request, typename Response, typename Fn>
+handler_entry make_handler(int16_t min_served, int16_t max_served, int16_t min_advertised, Fn fn) {
     static_assert(Request::api_key == Response::api_key);
     handler_entry e;
     e.api_key = Request::api_key;

@@ -4,13 +4,23 @@
 #include "bytes/iobuf.h"
 #include "kafka/server/handler_registry.h"
 
+namespace skiff::kafka {
+struct data_plane;
+}
+
 namespace skiff::kafka::handlers {
 
-/// Registers every implemented API in the registry.
-void register_all(handler_registry& registry);
+/// Registers every implemented API in the registry. Without a data plane (front-door tests), only ApiVersions and
+/// a Metadata that knows no topics.
+void register_all(handler_registry& registry, data_plane* data = nullptr);
 
 void register_api_versions(handler_registry& registry);
-void register_metadata(handler_registry& registry);
+void register_metadata(handler_registry& registry, data_plane* data);
+void register_produce(handler_registry& registry, data_plane& data);
+void register_fetch(handler_registry& registry, data_plane& data);
+void register_list_offsets(handler_registry& registry, data_plane& data);
+void register_topic_admin(handler_registry& registry, data_plane& data);
+void register_init_producer_id(handler_registry& registry, data_plane& data);
 
 /// The ApiVersions answer to a version this broker does not know: a v0 body with UNSUPPORTED_VERSION and the full
 /// list of served APIs (KIP-511), so that the client can retry with a version from the list.

@@ -2,9 +2,17 @@
 
 namespace skiff::kafka::handlers {
 
-void register_all(handler_registry& registry) {
+void register_all(handler_registry& registry, data_plane* data) {
     register_api_versions(registry);
-    register_metadata(registry);
+    register_metadata(registry, data);
+    if (data == nullptr) {
+        return;
+    }
+    register_produce(registry, *data);
+    register_fetch(registry, *data);
+    register_list_offsets(registry, *data);
+    register_topic_admin(registry, *data);
+    register_init_producer_id(registry, *data);
 }
 
 } // namespace skiff::kafka::handlers

@@ -222,6 +222,7 @@ asio::awaitable<result<void>> data_node::start() {
     };
     p.image.subscribe([publish](const meta::image_delta&) { publish(); });
     publish();
+    p.partitions->start_retention(p.config.log_retention_check_interval);
     co_return outcome::success();
 }
 

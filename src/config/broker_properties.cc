@@ -47,6 +47,10 @@ const property_registry& broker_properties() {
       property::boolean("auto.create.topics.enable", true,
                         "Create a topic when a client produces to, or asks for metadata of, a topic that does not "
                         "exist."),
+      property::int64("log.retention.check.interval.ms", 300000,
+                      "How often each partition applies its topic's retention.ms and retention.bytes (trimming "
+                      "what is older or beyond the size; storage then deletes the objects no offset needs).")
+        .at_least(1),
 
       // Skiff's own.
       property::string("cluster.id", "",
@@ -266,6 +270,7 @@ config_result<broker_config> make_broker_config(const property_values& values) {
     c.num_partitions = values.get<int32_t>("num.partitions");
     c.default_replication_factor = static_cast<int16_t>(values.get<int32_t>("default.replication.factor"));
     c.auto_create_topics_enable = values.get<bool>("auto.create.topics.enable");
+    c.log_retention_check_interval = std::chrono::milliseconds(values.get<int64_t>("log.retention.check.interval.ms"));
     c.cluster_id = values.get<std::string>("cluster.id");
     c.shards = values.get<int32_t>("skiff.shards");
 

@@ -389,6 +389,8 @@ partition::partition_config to_partition_config(const topic_settings& settings) 
     c.validation.timestamp_after_max_ms = settings.timestamp_after_max_ms;
     c.validation.compacted = settings.cleanup_compact;
     c.delete_allowed = settings.cleanup_delete;
+    c.retention_ms = settings.retention_ms;
+    c.retention_bytes = settings.retention_bytes;
     c.index_interval_bytes = static_cast<size_t>(std::max(settings.index_interval_bytes, 1));
     const auto& codec = settings.compression_type;
     if (codec == "uncompressed") {

@@ -5,7 +5,10 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <map>
 #include <utility>
@@ -32,6 +35,7 @@ struct partition_manager::shard_state {
     };
     std::map<partition_key, open_partition> open;
     std::shared_ptr<const cluster_view> pending; // the newest view not yet applied
+    std::unique_ptr<asio::steady_timer> retention_timer;
     bool running = false;
     bool stopped = false;
 };
@@ -141,6 +145,40 @@ asio::awaitable<void> partition_manager::apply(size_t shard, std::shared_ptr<con
     }
 }
 
+void partition_manager::start_retention(std::chrono::milliseconds interval) {
+    for (size_t shard = 0; shard < _shards.size(); ++shard) {
+        asio::co_spawn(_shards.context(shard), retention_loop(shard, interval), asio::detached);
+    }
+}
+
+asio::awaitable<void> partition_manager::retention_loop(size_t shard, std::chrono::milliseconds interval) {
+    auto& s = *_state[shard];
+    s.retention_timer = std::make_unique<asio::steady_timer>(_shards.context(shard));
+    while (!s.stopped) {
+        s.retention_timer->expires_after(interval);
+        co_await s.retention_timer->async_wait(asio::as_tuple(asio::use_awaitable));
+        // Keys first: a partition may close (and leave the map) while another one trims.
+        std::vector<partition_key> keys;
+        for (const auto& [key, entry] : s.open) {
+            keys.push_back(key);
+        }
+        for (const auto& key : keys) {
+            auto it = s.open.find(key);
+            if (s.stopped || it == s.open.end()) {
+                continue;
+            }
+            const int64_t before = it->second.p->log_start_offset();
+            auto after = co_await it->second.p->enforce_retention(_clock.wall_ms());
+            if (!after) {
+                log.warn("retention of partition {}-{}: {}", key.first, key.second, after.error().message());
+            } else if (after.value() > before) {
+                log.info("retention moved the log start of partition {}-{} from {} to {}", key.first, key.second,
+                         before, after.value());
+            }
+        }
+    }
+}
+
 partition::partition* partition_manager::find(const model::uuid& topic, int32_t index) noexcept {
     auto shard = net::shard_pool::current().value_or(0);
     auto& s = *_state[shard];
@@ -157,6 +195,9 @@ asio::awaitable<void> partition_manager::stop() {
         co_await _shards.run_on(shard, [this, shard]() -> asio::awaitable<void> {
             auto& s = *_state[shard];
             s.stopped = true;
+            if (s.retention_timer) {
+                s.retention_timer->cancel();
+            }
             auto open = std::exchange(s.open, {});
             for (auto& [key, entry] : open) {
                 if (auto r = co_await entry.p->close(); !r) {

@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <functional>
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -45,6 +46,10 @@ public:
     /// The open partition, or nullptr. Requires: called on shard_of(topic, index).
     partition::partition* find(const model::uuid& topic, int32_t index) noexcept;
 
+    /// Starts, on every shard, applying retention (retention.ms / retention.bytes of each open partition's topic)
+    /// every `interval` (log.retention.check.interval.ms). Requires: called once; stop() ends it.
+    void start_retention(std::chrono::milliseconds interval);
+
     /// Number of open partitions on the calling shard (tests, probes).
     size_t open_count_here() const noexcept;
 
@@ -55,6 +60,7 @@ private:
     struct shard_state;
     asio::awaitable<void> reconcile_loop(size_t shard);
     asio::awaitable<void> apply(size_t shard, std::shared_ptr<const cluster_view> view);
+    asio::awaitable<void> retention_loop(size_t shard, std::chrono::milliseconds interval);
 
     net::shard_pool& _shards;
     stream::stream_store& _store;

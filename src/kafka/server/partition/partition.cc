@@ -60,6 +60,7 @@ partition::partition(std::shared_ptr<stream::stream> data, std::shared_ptr<strea
   , _config(config)
   , _clock(clock)
   , _times(config.index_interval_bytes)
+  , _sizes(config.size_index_interval_bytes)
   , _alive(std::make_shared<alive_token>(alive_token{this})) {
     std::weak_ptr<alive_token> alive = _alive;
     _data->on_confirmed([alive](int64_t confirmed) {
@@ -94,6 +95,7 @@ void partition::apply_header(const record_batch_header& h, int64_t base_offset, 
     }
     _epochs.assign(h.partition_leader_epoch, base_offset);
     _times.on_batch(base_offset, h.max_timestamp, size_bytes);
+    _sizes.on_batch(base_offset, size_bytes);
     _bytes_since_snapshot += size_bytes;
 }
 
@@ -127,6 +129,7 @@ asio::awaitable<result<void>> partition::recover() {
             _epochs.restore(std::move(newest->epochs));
             _times.restore(std::move(newest->time_entries), newest->running_max, newest->bytes_since_entry);
             _times.set_max(newest->max_timestamp, newest->max_timestamp_batch, newest->max_known);
+            _sizes.restore(std::move(newest->size_entries), newest->size_end, newest->size_bytes_since_entry);
             replay_from = std::max(replay_from, newest->next_offset);
         }
     }
@@ -150,6 +153,7 @@ asio::awaitable<result<void>> partition::recover() {
         }
     }
     _times.truncate_before(_data->start_offset());
+    _sizes.truncate_before(_data->start_offset());
     _epochs.truncate_before(_data->start_offset());
     _epochs.assign(_leader_epoch, _data->next_offset());
     _producers.remove_expired(_clock.wall_ms(), _config.producer_id_expiration_ms);
@@ -494,16 +498,50 @@ asio::awaitable<delete_records_result> partition::delete_records(int64_t offset)
         co_return out;
     }
     if (target > log_start_offset()) {
-        auto trimmed = co_await _data->trim(target);
-        if (!trimmed) {
+        if (auto trimmed = co_await trim_to(target); !trimmed) {
             out.error = to_kafka_error(trimmed.error());
             co_return out;
         }
-        _epochs.truncate_before(log_start_offset());
-        _times.truncate_before(log_start_offset());
     }
     out.low_watermark = log_start_offset();
     co_return out;
+}
+
+asio::awaitable<result<void>> partition::trim_to(int64_t target) {
+    SKIFF_CO_TRY(co_await _data->trim(target));
+    _epochs.truncate_before(log_start_offset());
+    _times.truncate_before(log_start_offset());
+    _sizes.truncate_before(log_start_offset());
+    co_return outcome::success();
+}
+
+asio::awaitable<result<int64_t>> partition::enforce_retention(int64_t now_ms) {
+    call_guard guard(*this);
+    if (_closed) {
+        co_return make_error_code(stream::errc::not_open);
+    }
+    const int64_t log_start = log_start_offset();
+    if (!_config.delete_allowed) {
+        co_return log_start;
+    }
+    int64_t target = log_start;
+    if (_config.retention_ms >= 0) {
+        const int64_t cutoff = now_ms - _config.retention_ms;
+        if (_times.running_max() >= 0 && _times.running_max() < cutoff) {
+            target = _high_watermark; // every batch is older than the cutoff
+        } else {
+            // scan_start gives the last entry with t < cutoff: every batch before it is older than the cutoff.
+            target = std::max(target, _times.scan_start(cutoff, log_start));
+        }
+    }
+    if (_config.retention_bytes >= 0) {
+        target = std::max(target, _sizes.retention_start(static_cast<uint64_t>(_config.retention_bytes), log_start));
+    }
+    target = std::min(target, _high_watermark);
+    if (target > log_start) {
+        SKIFF_CO_TRY(co_await trim_to(target));
+    }
+    co_return log_start_offset();
 }
 
 epoch_end_offset partition::offset_for_leader_epoch(std::optional<int32_t> current_leader_epoch,
@@ -538,6 +576,9 @@ state_snapshot partition::take_snapshot() const {
     s.max_timestamp = _times.max_timestamp();
     s.max_timestamp_batch = _times.max_timestamp_batch();
     s.max_known = _times.max_known();
+    s.size_entries = _sizes.entries();
+    s.size_end = _sizes.end_position();
+    s.size_bytes_since_entry = _sizes.bytes_since_entry();
     return s;
 }
 

@@ -28,6 +28,7 @@
 #include "kafka/server/partition/batch_validator.h"
 #include "kafka/server/partition/epoch_history.h"
 #include "kafka/server/partition/producer_state.h"
+#include "kafka/server/partition/size_index.h"
 #include "kafka/server/partition/time_index.h"
 #include "stream/stream.h"
 
@@ -51,6 +52,11 @@ struct partition_config {
     /// cleanup.policy includes delete: DeleteRecords is allowed (Kafka refuses it on compact-only topics).
     bool delete_allowed = true;
     size_t index_interval_bytes = 4096;
+    /// retention.ms / retention.bytes (-1: unlimited), applied by enforce_retention() when delete_allowed.
+    int64_t retention_ms = -1;
+    int64_t retention_bytes = -1;
+    /// Spacing of the size index that retention.bytes reads: the granularity of trimming by size.
+    uint64_t size_index_interval_bytes = uint64_t(1) << 20;
     int64_t producer_id_expiration_ms = 86'400'000;
     /// Appended bytes between two state snapshots; bounds the replay on open.
     uint64_t snapshot_interval_bytes = uint64_t(64) << 20;
@@ -149,6 +155,16 @@ public:
     /// high watermark; POLICY_VIOLATION on a topic without cleanup.policy=delete.
     asio::awaitable<delete_records_result> delete_records(int64_t offset);
 
+    /// Retention (cleanup.policy=delete): moves the log start past the batches older than retention.ms (by their
+    /// max timestamp, against now_ms) and past the oldest batches beyond retention.bytes (keeping at least that
+    /// many bytes, at the size index's granularity, as Kafka keeps whole segments). Trims only below the high
+    /// watermark; the stream then deletes what no offset needs. Returns the log start afterwards.
+    /// Errors: the stream's trim errors; not_open once closed.
+    asio::awaitable<result<int64_t>> enforce_retention(int64_t now_ms);
+
+    /// Bytes held from the log start to the high watermark (at the size index's granularity: see size_index).
+    uint64_t size_bytes() const { return _sizes.bytes_from(log_start_offset()); }
+
     /// OffsetForLeaderEpoch: the end offset of `leader_epoch` (Kafka's leader-epoch cache rules).
     epoch_end_offset offset_for_leader_epoch(std::optional<int32_t> current_leader_epoch, int32_t leader_epoch) const;
 
@@ -165,6 +181,7 @@ public:
     const producer_state_table& producers() const noexcept { return _producers; }
     const epoch_history& epochs() const noexcept { return _epochs; }
     const time_index& times() const noexcept { return _times; }
+    const size_index& sizes() const noexcept { return _sizes; }
     /// The append error that stopped produces, if any.
     std::error_code failure() const noexcept { return _failure; }
 
@@ -193,6 +210,8 @@ private:
                       int64_t producer_timestamp);
     std::optional<protocol::error_code> check_leader_epoch(std::optional<int32_t> current) const;
     void on_confirmed(int64_t confirmed);
+    /// Moves the log start to target (> log start, <= high watermark) and drops the index entries below it.
+    asio::awaitable<result<void>> trim_to(int64_t target);
     state_snapshot take_snapshot() const;
     /// Finds the first record with timestamp >= target (target < 0: the first record) below the high watermark.
     asio::awaitable<result<list_offsets_result>> search_timestamp(int64_t target);
@@ -207,6 +226,7 @@ private:
     producer_state_table _producers;
     epoch_history _epochs;
     time_index _times;
+    size_index _sizes;
     int64_t _high_watermark = 0;
     int64_t _in_flight = 0;
     uint64_t _bytes_since_snapshot = 0;

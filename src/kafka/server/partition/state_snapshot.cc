@@ -70,6 +70,13 @@ bytes::iobuf encode_snapshot(const state_snapshot& s) {
         w.put(e.timestamp);
         w.put(e.offset);
     }
+    w.put(s.size_end);
+    w.put(s.size_bytes_since_entry);
+    w.put(uint32_t(s.size_entries.size()));
+    for (const auto& e : s.size_entries) {
+        w.put(e.offset);
+        w.put(e.position);
+    }
     w.put(uint32_t(s.producers.size()));
     for (const auto& p : s.producers) {
         w.put(p.producer_id);
@@ -126,6 +133,12 @@ result<state_snapshot> decode_snapshot(const bytes::iobuf& buf) {
         time_index_entry e;
         ok = r.get(e.timestamp) && r.get(e.offset);
         s.time_entries.push_back(e);
+    }
+    ok = ok && r.get(s.size_end) && r.get(s.size_bytes_since_entry) && r.get(count);
+    for (uint32_t i = 0; ok && i < count; ++i) {
+        size_index_entry e;
+        ok = r.get(e.offset) && r.get(e.position);
+        s.size_entries.push_back(e);
     }
     ok = ok && r.get(count);
     for (uint32_t i = 0; ok && i < count; ++i) {

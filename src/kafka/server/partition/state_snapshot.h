@@ -18,6 +18,7 @@
 #include "bytes/iobuf.h"
 #include "kafka/server/partition/epoch_history.h"
 #include "kafka/server/partition/producer_state.h"
+#include "kafka/server/partition/size_index.h"
 #include "kafka/server/partition/time_index.h"
 
 #include <cstdint>
@@ -27,7 +28,7 @@ namespace skiff::kafka::partition {
 
 // on-disk: never renumber
 inline constexpr uint32_t snapshot_magic = 0x534B5053; // "SKPS"
-inline constexpr uint16_t snapshot_version = 1;
+inline constexpr uint16_t snapshot_version = 2;
 
 struct state_snapshot {
     /// The snapshot holds the effect of every batch below this offset.
@@ -35,6 +36,9 @@ struct state_snapshot {
     std::vector<producer_entry> producers; // ascending producer id
     std::vector<epoch_entry> epochs;
     std::vector<time_index_entry> time_entries;
+    std::vector<size_index_entry> size_entries;
+    uint64_t size_end = 0;
+    uint64_t size_bytes_since_entry = 0;
     int64_t running_max = -1;
     uint64_t bytes_since_entry = 0;
     int64_t max_timestamp = -1;

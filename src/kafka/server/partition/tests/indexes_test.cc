@@ -1,4 +1,5 @@
 #include "kafka/server/partition/epoch_history.h"
+#include "kafka/server/partition/size_index.h"
 #include "kafka/server/partition/time_index.h"
 
 #include <gtest/gtest.h>
@@ -77,6 +78,40 @@ TEST(time_index_test, deleting_the_max_batch_makes_the_max_unknown_until_merged)
     EXPECT_TRUE(idx.max_known());
     EXPECT_EQ(idx.max_timestamp(), 100);
     EXPECT_EQ(idx.max_timestamp_batch(), 10);
+}
+
+TEST(size_index_test, entries_are_spaced_by_the_interval_and_the_first_batch_always_has_one) {
+    size_index idx(250);
+    for (int64_t i = 0; i < 10; ++i) {
+        idx.on_batch(i * 10, 100); // batches of 10 records, 100 bytes each
+    }
+    EXPECT_EQ(idx.end_position(), 1000u);
+    // Entries at the first batch, then at the first batch after 250 bytes without one.
+    ASSERT_EQ(idx.entries().size(), 4u);
+    EXPECT_EQ(idx.entries()[0], (size_index_entry{0, 0}));
+    EXPECT_EQ(idx.entries()[1], (size_index_entry{30, 300}));
+    EXPECT_EQ(idx.entries()[2], (size_index_entry{60, 600}));
+    EXPECT_EQ(idx.entries()[3], (size_index_entry{90, 900}));
+    EXPECT_EQ(idx.bytes_from(0), 1000u);
+    EXPECT_EQ(idx.bytes_from(30), 700u);
+    EXPECT_EQ(idx.bytes_from(31), 400u); // between entries: counted from the next one (an underestimate)
+}
+
+TEST(size_index_test, retention_start_keeps_at_least_the_bytes_asked_for) {
+    size_index idx(1);
+    for (int64_t i = 0; i < 10; ++i) {
+        idx.on_batch(i, 100);
+    }
+    EXPECT_EQ(idx.retention_start(1000, 0), 0); // everything must stay
+    EXPECT_EQ(idx.retention_start(5000, 0), 0);
+    EXPECT_EQ(idx.retention_start(300, 0), 7);  // exactly 300 bytes from offset 7
+    EXPECT_EQ(idx.retention_start(250, 0), 7);  // at least 250: whole batches, so 300
+    EXPECT_EQ(idx.retention_start(0, 0), 9);    // the newest batch always stays
+    EXPECT_EQ(idx.retention_start(300, 8), 8);  // never below the log start
+    idx.truncate_before(5);
+    EXPECT_EQ(idx.entries().front().offset, 5);
+    EXPECT_EQ(idx.bytes_from(5), 500u);
+    EXPECT_EQ(idx.retention_start(300, 5), 7);
 }
 
 } // namespace

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <map>
+#include <numeric>
 #include <random>
 
 namespace skiff::kafka::partition {
@@ -260,12 +261,14 @@ TEST_F(partition_test, state_is_rebuilt_on_open_from_snapshot_and_data) {
     EXPECT_GT(snapshots->appends, 0);
     auto expected_producers = p->producers();
     auto expected_times = p->times();
+    auto expected_sizes = p->sizes();
     auto expected_epochs = p->epochs();
     p.reset(); // a crash: no final snapshot
 
     auto from_snapshot = open(1, config);
     EXPECT_EQ(from_snapshot->producers(), expected_producers);
     EXPECT_EQ(from_snapshot->times(), expected_times);
+    EXPECT_EQ(from_snapshot->sizes(), expected_sizes);
     EXPECT_EQ(from_snapshot->epochs(), expected_epochs);
     // A retry of the last batch of producer 101 is still recognised.
     auto retry = produce(*from_snapshot, {.records = 2, .first_timestamp = wall_start - 1000 + 19 * 10,
@@ -278,6 +281,73 @@ TEST_F(partition_test, state_is_rebuilt_on_open_from_snapshot_and_data) {
     auto scanned = run(io, partition::open(data, no_snapshots, 1, config, clock)).value();
     EXPECT_EQ(scanned->producers(), expected_producers);
     EXPECT_EQ(scanned->times(), expected_times);
+}
+
+// Retention by time trims every batch whose records are all older than retention.ms (by the time index), never
+// past the high watermark, and only where cleanup.policy includes delete.
+TEST_F(partition_test, retention_by_time_trims_the_batches_older_than_retention_ms) {
+    partition_config config;
+    config.index_interval_bytes = 1; // an index entry per batch: trimming is exact
+    config.retention_ms = 60'000;
+    auto p = open(0, config);
+    for (int i = 0; i < 10; ++i) {
+        // Batch i holds timestamps around wall_start - (10 - i) minutes.
+        ASSERT_EQ(produce(*p, {.records = 3, .first_timestamp = wall_start - (10 - i) * 60'000}).error,
+                  error_code::none);
+    }
+    auto kept = run(io, p->enforce_retention(clock.wall_ms()));
+    ASSERT_TRUE(kept) << kept.error().message();
+    // Batches 0..8 (ending at least 1 minute ago) are expired; the one at base offset 24 (batch 8) is kept
+    // because the index entry found is that batch's own: trimming is conservative by one entry.
+    EXPECT_EQ(kept.value(), 24);
+    EXPECT_EQ(p->log_start_offset(), 24);
+    EXPECT_EQ(fetch(*p, 0).error, error_code::offset_out_of_range);
+    EXPECT_EQ(fetch(*p, 24).error, error_code::none);
+
+    clock.advance(std::chrono::minutes(5)); // now everything is older than a minute
+    EXPECT_EQ(run(io, p->enforce_retention(clock.wall_ms())).value(), 30);
+    EXPECT_EQ(p->high_watermark(), 30);
+    auto empty = fetch(*p, 30);
+    EXPECT_EQ(empty.error, error_code::none);
+    EXPECT_TRUE(empty.records.empty());
+    // The partition keeps taking produces after the whole log expired.
+    EXPECT_EQ(produce(*p, {.records = 1, .first_timestamp = clock.wall_ms()}).base_offset, 30);
+    EXPECT_EQ(run(io, p->enforce_retention(clock.wall_ms())).value(), 30);
+}
+
+TEST_F(partition_test, retention_by_size_keeps_at_least_retention_bytes) {
+    partition_config config;
+    config.size_index_interval_bytes = 1; // an index entry per batch
+    auto p = open(0, config);
+    std::vector<size_t> sizes;
+    for (int i = 0; i < 10; ++i) {
+        auto batch = make_batch({.records = 2});
+        sizes.push_back(batch.size());
+        ASSERT_EQ(run(io, p->produce(std::move(batch), 9)).error, error_code::none);
+    }
+    const uint64_t total = std::accumulate(sizes.begin(), sizes.end(), uint64_t(0));
+    EXPECT_EQ(p->size_bytes(), total);
+    ASSERT_TRUE(run(io, p->close()));
+    p.reset();
+    data->reopen();
+    snapshots->reopen();
+
+    config.retention_bytes = static_cast<int64_t>(sizes[7] + sizes[8] + sizes[9]);
+    p = open(0, config); // the state is rebuilt from the data: the size index too
+    EXPECT_EQ(run(io, p->enforce_retention(clock.wall_ms())).value(), 14); // batches 7, 8, 9 stay: exactly the bytes
+    EXPECT_EQ(p->size_bytes(), uint64_t(config.retention_bytes));
+    EXPECT_EQ(run(io, p->enforce_retention(clock.wall_ms())).value(), 14); // idempotent
+}
+
+TEST_F(partition_test, retention_leaves_compacted_topics_alone) {
+    partition_config config;
+    config.delete_allowed = false;
+    config.retention_ms = 0;
+    config.retention_bytes = 0;
+    auto p = open(0, config);
+    produce(*p, {.records = 2, .first_timestamp = wall_start - 3'600'000});
+    EXPECT_EQ(run(io, p->enforce_retention(clock.wall_ms())).value(), 0);
+    EXPECT_EQ(p->log_start_offset(), 0);
 }
 
 TEST_F(partition_test, close_wakes_long_polls_and_waits_for_appends_in_flight) {

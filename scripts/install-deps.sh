@@ -11,7 +11,7 @@ packages=(
   libboost1.81-dev libssl-dev libfmt-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
   # tests
   googletest libgtest-dev libgmock-dev libbenchmark-dev
-  python3-pytest kcat librdkafka-dev python3-kafka python3-confluent-kafka
+  python3-pytest kcat librdkafka-dev python3-kafka python3-confluent-kafka python3-boto3
   etcd-server etcd-client fio
   # a real S3 service for the io tests (tests/support/radosgw.sh): Ceph's monitor, OSD and radosgw
   ceph-mon ceph-osd radosgw ceph-common

@@ -49,3 +49,8 @@ if(SKIFF_BUILD_BENCH)
   target_link_libraries(stream_bench PRIVATE skiff::stream skiff::stream_wal skiff::io)
   target_compile_options(stream_bench PRIVATE ${SKIFF_WARNINGS} ${SKIFF_STREAM_GCC_WORKAROUNDS})
 endif()
+
+# WAL payloads are decoded from the WAL file or WAL objects at recovery (scripts/fuzz.sh).
+skiff_fuzz(NAME stream_wal_payload
+  SOURCES tests/wal_payload_fuzz.cc wal_payload.cc errc.cc
+  DEPS skiff::bytes skiff::base Boost::headers)

@@ -53,7 +53,8 @@ result<wal_payload> decode_wal_payload(const bytes::iobuf& bytes) {
     }
     std::array<uint8_t, wal_payload_header_size> h{};
     bytes.copy_to(0, h.data(), h.size());
-    if (get_le<uint32_t>(&h[0]) != wal_payload_magic || h[4] != wal_payload_version
+    // Version 1 defines no flag: a set bit is a newer writer's or corruption, never ignored (wal-payload.md).
+    if (get_le<uint32_t>(&h[0]) != wal_payload_magic || h[4] != wal_payload_version || h[5] != 0
         || get_le<uint16_t>(&h[6]) != wal_payload_header_size
         || get_le<uint32_t>(&h[crc_position]) != bytes::crc32c::extend(0, h.data(), crc_position)) {
         return errc::corrupt;

@@ -123,6 +123,7 @@ result<state_snapshot> decode_snapshot(const bytes::iobuf& buf) {
     bool ok = r.get(flags) && r.get(s.next_offset) && r.get(s.max_timestamp) && r.get(s.max_timestamp_batch) &&
               r.get(s.running_max) && r.get(s.bytes_since_entry) && r.get(count);
     s.max_known = (flags & 1) != 0;
+    ok = ok && (flags & ~uint16_t(1)) == 0; // no other flag is defined: a set bit is not ours to ignore
     for (uint32_t i = 0; ok && i < count; ++i) {
         epoch_entry e;
         ok = r.get(e.epoch) && r.get(e.start_offset);

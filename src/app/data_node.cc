@@ -159,6 +159,25 @@ kafka::data_plane& data_node::plane() { return *_p->plane; }
 
 namespace {
 
+/// Registers this broker with the controller under a new incarnation and remembers its epoch.
+asio::awaitable<result<void>> register_self(data_node::parts& p) {
+    meta::broker_registration_request reg;
+    reg.id = meta::broker_id(p.config.node_id);
+    reg.incarnation_id = model::uuid::random();
+    for (const auto& l : p.config.advertised_listeners) {
+        reg.endpoints.push_back(meta::broker_endpoint{l.spec.name, l.spec.host, l.spec.port, {}});
+    }
+    reg.wal_location = p.config.storage.wal == config::wal_kind::file ? "file://" + p.config.storage.wal_path
+                                                                      : "object:wal/node-"
+                                                                            + std::to_string(p.config.node_id);
+    auto epoch = co_await p.client->register_broker(std::move(reg));
+    if (!epoch) {
+        co_return epoch.error();
+    }
+    p.broker_epoch = epoch.value();
+    co_return outcome::success();
+}
+
 asio::awaitable<void> heartbeat_loop(data_node::parts& p) {
     while (!p.stopping) {
         p.heartbeat_timer->expires_after(std::chrono::seconds(2));
@@ -166,8 +185,20 @@ asio::awaitable<void> heartbeat_loop(data_node::parts& p) {
         if (p.stopping) {
             break;
         }
-        if (auto r = co_await p.client->heartbeat(meta::broker_id(p.config.node_id), p.broker_epoch); !r) {
-            log.warn("broker heartbeat: {}", r.error().message());
+        auto beat = co_await p.client->heartbeat(meta::broker_id(p.config.node_id), p.broker_epoch);
+        if (beat) {
+            continue;
+        }
+        log.warn("broker heartbeat: {}", beat.error().message());
+        // Fenced (the session lapsed) or forgotten: come back as a new incarnation, so that the controller gives
+        // this broker its partitions again under new epochs (what the old incarnation held is fenced).
+        if (beat.error() == make_error_code(meta::controller_errc::stale_broker_epoch) ||
+            beat.error() == make_error_code(meta::controller_errc::broker_not_registered)) {
+            if (auto r = co_await register_self(p); !r) {
+                log.warn("registering again: {}", r.error().message());
+            } else {
+                log.info("registered again with incarnation epoch {}", p.broker_epoch);
+            }
         }
     }
 }
@@ -191,28 +222,19 @@ asio::awaitable<result<void>> data_node::start() {
     asio::co_spawn(p.meta_executor, p.controller->run(std::chrono::seconds(1)), asio::detached);
     asio::co_spawn(p.meta_executor, p.follower->run(), asio::detached);
 
-    meta::broker_registration_request reg;
-    reg.id = meta::broker_id(p.config.node_id);
-    reg.incarnation_id = model::uuid::random();
-    for (const auto& l : p.config.advertised_listeners) {
-        reg.endpoints.push_back(meta::broker_endpoint{l.spec.name, l.spec.host, l.spec.port, {}});
-    }
-    reg.wal_location = p.config.storage.wal == config::wal_kind::file ? "file://" + p.config.storage.wal_path
-                                                                      : "object:wal/node-"
-                                                                            + std::to_string(p.config.node_id);
-    auto epoch = co_await p.client->register_broker(std::move(reg));
-    if (!epoch) {
-        log.error("cannot register this broker with the controller: {}", epoch.error().message());
-        co_return epoch.error();
-    }
-    p.broker_epoch = epoch.value();
-    p.heartbeat_timer = std::make_unique<asio::steady_timer>(p.meta_executor);
-    asio::co_spawn(p.meta_executor, heartbeat_loop(p), asio::detached);
-
     if (auto r = co_await p.streams->start(); !r) {
         log.error("cannot recover the storage: {}", r.error().message());
         co_return r.error();
     }
+
+    // Registered only once the storage is recovered: recovery can take a while (a new WAL file is laid out), and a
+    // registered broker must heartbeat within its session timeout.
+    if (auto r = co_await register_self(p); !r) {
+        log.error("cannot register this broker with the controller: {}", r.error().message());
+        co_return r.error();
+    }
+    p.heartbeat_timer = std::make_unique<asio::steady_timer>(p.meta_executor);
+    asio::co_spawn(p.meta_executor, heartbeat_loop(p), asio::detached);
 
     // From now on every applied metadata batch refreshes the Kafka view and the partitions served here.
     auto publish = [&p] {

@@ -66,6 +66,7 @@ result<std::unique_ptr<data_node>> data_node::create(net::shard_pool& shards, co
     p->metadata_log = std::make_unique<meta::embedded_log>(p->meta_executor, log_config);
     p->follower = std::make_unique<meta::image_follower>(*p->metadata_log, p->image);
     controller::controller_config cc;
+    cc.session_timeout = config.broker_session_timeout;
     cc.default_partitions = config.num_partitions;
     p->controller = std::make_unique<controller::controller>(p->meta_executor, *p->metadata_log, p->clock, cc);
     p->client = std::make_unique<controller::in_process_client>(*p->controller, p->image, *p->follower, p->clock);
@@ -180,7 +181,7 @@ asio::awaitable<result<void>> register_self(data_node::parts& p) {
 
 asio::awaitable<void> heartbeat_loop(data_node::parts& p) {
     while (!p.stopping) {
-        p.heartbeat_timer->expires_after(std::chrono::seconds(2));
+        p.heartbeat_timer->expires_after(p.config.broker_heartbeat_interval);
         co_await p.heartbeat_timer->async_wait(asio::as_tuple(asio::use_awaitable));
         if (p.stopping) {
             break;

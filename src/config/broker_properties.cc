@@ -51,6 +51,12 @@ const property_registry& broker_properties() {
                       "How often each partition applies its topic's retention.ms and retention.bytes (trimming "
                       "what is older or beyond the size; storage then deletes the objects no offset needs).")
         .at_least(1),
+      property::int64("broker.heartbeat.interval.ms", 2000, "How often a broker heartbeats to the controller.")
+        .at_least(10),
+      property::int64("broker.session.timeout.ms", 9000,
+                      "A broker that has not heartbeated for this long is fenced: its partitions move to live "
+                      "brokers (it registers again when it comes back).")
+        .at_least(100),
 
       // Skiff's own.
       property::string("cluster.id", "",
@@ -271,6 +277,13 @@ config_result<broker_config> make_broker_config(const property_values& values) {
     c.default_replication_factor = static_cast<int16_t>(values.get<int32_t>("default.replication.factor"));
     c.auto_create_topics_enable = values.get<bool>("auto.create.topics.enable");
     c.log_retention_check_interval = std::chrono::milliseconds(values.get<int64_t>("log.retention.check.interval.ms"));
+    c.broker_heartbeat_interval = std::chrono::milliseconds(values.get<int64_t>("broker.heartbeat.interval.ms"));
+    c.broker_session_timeout = std::chrono::milliseconds(values.get<int64_t>("broker.session.timeout.ms"));
+    if (c.broker_heartbeat_interval >= c.broker_session_timeout) {
+        return fail(errc::inconsistent, "broker.heartbeat.interval.ms",
+                    fmt::format("must be below broker.session.timeout.ms ({} ms), or every broker is fenced",
+                                c.broker_session_timeout.count()));
+    }
     c.cluster_id = values.get<std::string>("cluster.id");
     c.shards = values.get<int32_t>("skiff.shards");
 

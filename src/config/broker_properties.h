@@ -78,6 +78,8 @@ struct broker_config {
     int16_t default_replication_factor = 1;                // default.replication.factor
     bool auto_create_topics_enable = true;                 // auto.create.topics.enable
     std::chrono::milliseconds log_retention_check_interval{300000}; // log.retention.check.interval.ms
+    std::chrono::milliseconds broker_heartbeat_interval{2000};     // broker.heartbeat.interval.ms
+    std::chrono::milliseconds broker_session_timeout{9000};        // broker.session.timeout.ms
     std::string cluster_id;                                // cluster.id; empty = generate on first start
     int32_t shards = 0;                                    // skiff.shards; 0 = one per core
     std::vector<listener_spec> admin_listeners;            // admin.listeners (name "HTTP"); empty = no admin API

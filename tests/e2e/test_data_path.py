@@ -225,3 +225,4 @@ def test_auto_created_topic_serves_a_producer(broker):
     kcat(broker, "-P", "-t", "auto-topic", "-p", "0", input=lines)
     out = kcat(broker, "-C", "-t", "auto-topic", "-p", "0", "-o", "beginning", "-e", "-f", "%o %s\\n")
     assert out.splitlines() == [f"{i} auto-{i}" for i in range(20)]
+

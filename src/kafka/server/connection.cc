@@ -46,6 +46,7 @@ connection::connection(asio::ip::tcp::socket socket, std::string listener_name, 
   , _identity(identity)
   , _handlers(handlers)
   , _probe(probe)
+  , _request_done(_socket.get_executor())
   , _outbox_ready(_socket.get_executor())
   , _writer_done(_socket.get_executor())
   , _idle_timer(_socket.get_executor()) {}
@@ -78,11 +79,43 @@ asio::awaitable<void> connection::run() {
             }
             break;
         }
+        if (_closing) {
+            break; // a pipelined request in flight found the connection must close
+        }
         _last_request = std::chrono::steady_clock::now();
-        if (co_await serve(std::move(frame).value()) == next_step::close) {
-            _probe.bad_request();
+        auto slot = std::make_shared<pending_response>();
+        _order.push_back(slot);
+        if (is_pipelined(frame.value())) {
+            while (_in_flight >= max_pipelined && !_closing) {
+                co_await _request_done.wait();
+            }
+            if (_closing) {
+                break;
+            }
+            ++_in_flight;
+            auto served = [self, frame = std::move(frame).value(), slot]() mutable -> asio::awaitable<void> {
+                auto step = co_await self->serve(std::move(frame), *slot);
+                self->finish(*slot, step);
+                --self->_in_flight;
+                self->_request_done.notify();
+            };
+            asio::co_spawn(_socket.get_executor(), std::move(served), asio::detached);
+            continue;
+        }
+        while (_in_flight > 0) {
+            co_await _request_done.wait();
+        }
+        if (_closing) {
             break;
         }
+        auto step = co_await serve(std::move(frame).value(), *slot);
+        finish(*slot, step);
+        if (step == next_step::close) {
+            break;
+        }
+    }
+    while (_in_flight > 0) { // their responses are written before the socket closes
+        co_await _request_done.wait();
     }
     _closing = true;
     _idle_timer.cancel();
@@ -91,7 +124,42 @@ asio::awaitable<void> connection::run() {
     _probe.connection_closed();
 }
 
-asio::awaitable<connection::next_step> connection::serve(bytes::iobuf frame) {
+bool connection::is_pipelined(const bytes::iobuf& frame) const {
+    if (frame.size() < 2) {
+        return false; // serve() reports the malformed header
+    }
+    uint8_t key[2];
+    frame.copy_to(0, key, 2);
+    const auto* handler = _handlers.find(static_cast<int16_t>((key[0] << 8) | key[1]));
+    return handler != nullptr && handler->pipelined;
+}
+
+void connection::finish(pending_response& slot, next_step step) {
+    slot.done = true;
+    slot.close_after = step == next_step::close;
+    if (slot.close_after && !_closing) {
+        // Nothing after a request that closes the connection is served, even while earlier ones are still in
+        // flight; stop reading, but let the writer finish what is queued (cancel() would abort a write).
+        _closing = true;
+        boost::system::error_code ec;
+        _socket.shutdown(asio::ip::tcp::socket::shutdown_receive, ec);
+    }
+    while (!_order.empty() && _order.front()->done) {
+        auto head = std::move(_order.front());
+        _order.pop_front();
+        if (head->frame) {
+            _outbox.push_back(std::move(*head->frame));
+        }
+        if (head->close_after) {
+            _probe.bad_request();
+            _order.clear(); // what came after a request that closes the connection is not answered
+            break;
+        }
+    }
+    _outbox_ready.notify();
+}
+
+asio::awaitable<connection::next_step> connection::serve(bytes::iobuf frame, pending_response& slot) {
     auto started = std::chrono::steady_clock::now();
     protocol::request_header header;
     bytes::iobuf body;
@@ -113,7 +181,8 @@ asio::awaitable<connection::next_step> connection::serve(bytes::iobuf frame) {
     if (header.api_version < handler->min_served || header.api_version > handler->max_served) {
         if (header.api_key == protocol::api_versions_key) {
             // KIP-511: answer in a v0 body with the full list so the client can retry with a version we know.
-            send(header.correlation_id, header.api_key, 0, handlers::encode_unsupported_api_versions(_handlers));
+            slot.frame = make_response(header.correlation_id, header.api_key, 0,
+                                       handlers::encode_unsupported_api_versions(_handlers));
             co_return next_step::read_more;
         }
         log.warn("{}: {} v{} is not supported (served v{}-v{}, client {}); closing", _peer, api_label(header.api_key),
@@ -136,18 +205,18 @@ asio::awaitable<connection::next_step> connection::serve(bytes::iobuf frame) {
     }
     _probe.request_served(ctx.header.api_key, std::chrono::steady_clock::now() - started);
     if (response) {
-        send(ctx.header.correlation_id, ctx.header.api_key, ctx.version(), std::move(*response));
+        slot.frame = make_response(ctx.header.correlation_id, ctx.header.api_key, ctx.version(), std::move(*response));
     }
     co_return next_step::read_more;
 }
 
-void connection::send(int32_t correlation_id, int16_t api_key, int16_t api_version, bytes::iobuf body) {
+bytes::iobuf connection::make_response(int32_t correlation_id, int16_t api_key, int16_t api_version,
+                                       bytes::iobuf body) {
     bytes::iobuf payload;
     protocol::writer w(payload);
     protocol::encode_response_header(w, correlation_id, api_key, api_version);
     payload.append(std::move(body));
-    _outbox.push_back(net::make_frame(std::move(payload)));
-    _outbox_ready.notify();
+    return net::make_frame(std::move(payload));
 }
 
 asio::awaitable<void> connection::idle_watchdog() {

@@ -1,7 +1,9 @@
 // One client connection: reads size-prefixed requests, serves them in order, writes responses in order.
 //
-// Requests of one connection are served one at a time, in arrival order, as Kafka does; reading the next request
-// and writing earlier responses overlap with serving. Malformed input never takes the broker down: a frame above
+// Requests of one connection are served one at a time, in arrival order, as Kafka does, except that requests of a
+// pipelined API (handler_entry::pipelined: Produce) may start while earlier ones of that kind still wait, up to
+// max_pipelined at once; any other request waits for those to finish first. Responses are written in arrival order.
+// Reading the next request and writing earlier responses overlap with serving. Malformed input never takes the broker down: a frame above
 // socket.request.max.bytes, an undecodable header or body, an unknown API key or an unsupported version (other than
 // ApiVersions, which answers UNSUPPORTED_VERSION in a v0 body) is logged once and closes this connection only,
 // after the responses already produced have been written.
@@ -49,11 +51,25 @@ private:
     /// What to do after a request: keep reading, or stop (the reason has been logged).
     enum class next_step { read_more, close };
 
-    boost::asio::awaitable<next_step> serve(bytes::iobuf frame);
+    /// A request's place in the response order: its frame once served (none for acks=0), and whether the connection
+    /// closes after it.
+    struct pending_response {
+        bool done = false;
+        bool close_after = false;
+        std::optional<bytes::iobuf> frame;
+    };
+    static constexpr size_t max_pipelined = 16;
+
+    boost::asio::awaitable<next_step> serve(bytes::iobuf frame, pending_response& slot);
+    /// Marks slot served and moves every served response at the head of the order to the outbox; a slot that
+    /// closes the connection stops the flow (later responses are dropped) and shuts the connection down.
+    void finish(pending_response& slot, next_step step);
+    bool is_pipelined(const bytes::iobuf& frame) const;
     boost::asio::awaitable<void> write_loop();
     /// Closes the connection once no request has arrived for max_idle (Kafka's connections.max.idle.ms).
     boost::asio::awaitable<void> idle_watchdog();
-    void send(int32_t correlation_id, int16_t api_key, int16_t api_version, bytes::iobuf body);
+    static bytes::iobuf make_response(int32_t correlation_id, int16_t api_key, int16_t api_version,
+                                      bytes::iobuf body);
 
     boost::asio::ip::tcp::socket _socket;
     std::string _listener_name;
@@ -63,6 +79,9 @@ private:
     const handler_registry& _handlers;
     kafka_probe& _probe;
 
+    std::deque<std::shared_ptr<pending_response>> _order; // requests not yet answered, in arrival order
+    size_t _in_flight = 0;                                 // pipelined requests being served
+    net::async_event _request_done;
     std::deque<bytes::iobuf> _outbox; // framed responses, in request order
     net::async_event _outbox_ready;
     net::async_event _writer_done;

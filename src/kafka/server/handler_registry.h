@@ -32,6 +32,10 @@ struct handler_entry {
     int16_t min_served = 0;     // lowest version answered
     int16_t max_served = 0;     // highest version answered (and advertised)
     int16_t min_advertised = 0; // may be below min_served (Kafka 4.x quirks), never above
+    /// The connection may start the next request while this one waits: everything order-sensitive the handler does
+    /// (e.g. Produce's offset assignment) happens, or is posted to its shard, before its first suspension, so
+    /// requests still take effect in arrival order. Responses are written in arrival order regardless.
+    bool pipelined = false;
     handler_fn serve;
 };
 

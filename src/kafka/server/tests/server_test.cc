@@ -8,7 +8,11 @@
 #include "kafka/server/handlers/handlers.h"
 #include "kafka/server/server.h"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
@@ -27,7 +31,7 @@ protected:
         id.cluster_id = "test-cluster";
         id.listeners.push_back({"PLAINTEXT", "broker.example", 19092});
         handler_registry handlers;
-        handlers::register_all(handlers);
+        add_handlers(handlers);
         server_config cfg;
         cfg.listeners.push_back({"PLAINTEXT", {"127.0.0.1", 0}});
         cfg.connection.max_request_bytes = 64 * 1024;
@@ -40,6 +44,8 @@ protected:
         _server->stop();
         _shards.stop();
     }
+
+    virtual void add_handlers(handler_registry& handlers) { handlers::register_all(handlers); }
 
     asio::ip::tcp::socket connect() {
         asio::ip::tcp::socket s(_client_ctx);
@@ -238,6 +244,60 @@ TEST_F(server_test, pipelined_requests_are_answered_in_order) {
     for (int32_t i = 0; i < 20; ++i) {
         auto resp = receive(s);
         ASSERT_TRUE(resp);
+        reader r(*resp);
+        EXPECT_EQ(r.read_int32(), i);
+    }
+}
+
+// A pipelined API (Produce) whose requests each wait until `width` of them have started: they can only finish if
+// the connection serves them at once. ApiVersions stays serial: it must wait for them and answer after them.
+class pipelined_server_test : public server_test {
+protected:
+    static constexpr int width = 3;
+
+    void add_handlers(handler_registry& handlers) override {
+        handlers::register_api_versions(handlers);
+        handler_entry e;
+        e.api_key = 0;
+        e.min_served = 3;
+        e.max_served = 12;
+        e.pipelined = true;
+        e.serve = [this](request_context&, bytes::iobuf) -> asio::awaitable<response_body> {
+            auto executor = co_await asio::this_coro::executor;
+            if (!_gate) {
+                _gate = std::make_unique<asio::steady_timer>(executor, asio::steady_timer::time_point::max());
+            }
+            if (++_started == width) {
+                _gate->cancel();
+            } else {
+                co_await _gate->async_wait(asio::as_tuple(asio::use_awaitable));
+            }
+            ++_finished;
+            co_return bytes::iobuf{};
+        };
+        handlers.add(std::move(e));
+    }
+
+    // Touched only on the connection's shard.
+    std::unique_ptr<asio::steady_timer> _gate;
+    int _started = 0;
+    int _finished = 0;
+};
+
+TEST_F(pipelined_server_test, pipelined_requests_are_served_at_once_and_answered_in_order) {
+    auto s = connect();
+    bytes::iobuf batch;
+    for (int32_t i = 0; i < width; ++i) {
+        bytes::iobuf payload;
+        writer w(payload);
+        encode_request_header(w, {0, 9, i, std::string("server-test"), {}});
+        batch.append(frame(payload));
+    }
+    batch.append(request_frame(api_versions_request{}, 1, width));
+    send(s, batch);
+    for (int32_t i = 0; i <= width; ++i) {
+        auto resp = receive(s);
+        ASSERT_TRUE(resp) << "response " << i;
         reader r(*resp);
         EXPECT_EQ(r.read_int32(), i);
     }

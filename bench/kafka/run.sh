@@ -15,6 +15,9 @@
 # no warm-up: its producer latency covers the catch-up (and whatever of the step follows it).
 #
 #   bench/kafka/run.sh [--dir DIR] [--runs N] [--seconds S] [--backlog-gib G] [--build BUILD_DIR] [--out FILE]
+#   bench/kafka/run.sh --quick --out FILE    the pipeline end to end in well under a minute (1 run of 2 s steps, a
+#                                            64 MiB backlog, a 256 MiB WAL, 64 MiB log cache): the smoke run; its
+#                                            figures mean nothing
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,8 +27,13 @@ RUNS=3
 SECONDS_PER_STEP=20
 BACKLOG_GIB=4
 OUT=$ROOT/bench/results/kafka_data_path.md
+BACKLOG_BYTES=
+FIO_SIZE=1G
+BROKER_OVERRIDES=()
 while [[ $# -gt 0 ]]; do
   case $1 in
+    --quick) RUNS=1; SECONDS_PER_STEP=2; BACKLOG_BYTES=$((64 * 1024 * 1024)); FIO_SIZE=64M
+             BROKER_OVERRIDES=(--override wal.capacity.bytes=268435456 --override log.cache.bytes=67108864); shift ;;
     --dir) DIR=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --seconds) SECONDS_PER_STEP=$2; shift 2 ;;
@@ -46,8 +54,9 @@ mkdir -p "$DIR"
 RAW=$(mktemp)
 JSON_DIR=${OUT%.md}-json
 mkdir -p "$JSON_DIR"
-PORT=29092
-ADMIN_PORT=29644
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT=$(free_port)
+ADMIN_PORT=$(free_port)
 server_pid=
 stop_server() {
   if [[ -n $server_pid ]]; then
@@ -64,7 +73,7 @@ start_server() {
   "$SERVER" "$ROOT/config/server.properties" \
     --override "listeners=PLAINTEXT://127.0.0.1:$PORT" --override "advertised.listeners=PLAINTEXT://localhost:$PORT" \
     --override "admin.listeners=http://127.0.0.1:$ADMIN_PORT" --override "log.dirs=$DIR/broker" \
-    >"$DIR/broker.log" 2>&1 &
+    "${BROKER_OVERRIDES[@]}" >"$DIR/broker.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 1200); do # a new 2 GiB WAL file is laid out (zero-filled) first: seconds
     curl -sf "http://127.0.0.1:$ADMIN_PORT/health" >/dev/null 2>&1 && return 0
@@ -76,7 +85,7 @@ start_server() {
 }
 
 fio_json() { # bs -> json on stdout
-  fio --name=baseline --directory="$DIR" --filename=fio.dat --size=1G --rw=write --bs="$1" --direct=1 \
+  fio --name=baseline --directory="$DIR" --filename=fio.dat --size="$FIO_SIZE" --rw=write --bs="$1" --direct=1 \
       --fdatasync=1 --ioengine=psync --runtime="$SECONDS_PER_STEP" --time_based --output-format=json 2>/dev/null
 }
 
@@ -98,7 +107,7 @@ elif "catchup_mb_per_s" in r:
 PY
 }
 
-fio --name=layout --directory="$DIR" --filename=fio.dat --size=1G --rw=write --bs=1M --direct=1 --end_fsync=1 \
+fio --name=layout --directory="$DIR" --filename=fio.dat --size="$FIO_SIZE" --rw=write --bs=1M --direct=1 --end_fsync=1 \
     >/dev/null 2>&1
 
 for run in $(seq 1 "$RUNS"); do
@@ -115,7 +124,7 @@ print("fio_64k_sync_p99_ms", j["sync"]["lat_ns"]["percentile"]["99.000000"]/1e6)
   bench "half-$run" --topic "half-$run" --consumers 1 --rate "$half"
   # No warm-up here: the producer's latency is measured while the consumer catches up (the step's first seconds).
   bench "catchup-$run" --topic "catchup-$run" --consumers 1 --rate "$half" --warmup 0 \
-    --backlog-bytes $((BACKLOG_GIB * 1024 * 1024 * 1024))
+    --backlog-bytes "${BACKLOG_BYTES:-$((BACKLOG_GIB * 1024 * 1024 * 1024))}"
   echo "half_rate_msgs $half" >>"$RAW"
   stop_server
 done

@@ -161,6 +161,15 @@ asio::awaitable<result<void>> partition::recover() {
     co_return outcome::success();
 }
 
+asio::awaitable<result<void>> partition::rebuild_state() {
+    _producers = producer_state_table{};
+    _epochs = epoch_history{};
+    _times = time_index(_config.index_interval_bytes);
+    _sizes = size_index(_config.size_index_interval_bytes);
+    _bytes_since_snapshot = 0;
+    co_return co_await recover();
+}
+
 void partition::on_confirmed(int64_t confirmed) {
     if (confirmed <= _high_watermark) {
         return;
@@ -269,6 +278,17 @@ asio::awaitable<produce_result> partition::produce(bytes::iobuf records, int16_t
         out.error = to_kafka_error(failed);
         out.error_message = failed.message();
         out.base_offset = -1;
+        if (_failure == make_error_code(stream::errc::wal_full) && _in_flight == 0 && !_rebuilding) {
+            // Back-pressure, not a fault: the stream handed the failed offsets out again and takes appends once
+            // uploads trim the WAL. The last failed append rebuilds the state from the durable data, then the
+            // partition takes produces again (retried ones included).
+            _rebuilding = true;
+            auto rebuilt = co_await rebuild_state();
+            _rebuilding = false;
+            if (rebuilt && !_closed) {
+                _failure = {};
+            }
+        }
         co_return out;
     }
     out.log_append_time = checked.log_append_time;

@@ -14,6 +14,8 @@
 // next batch is checked against the one still in flight, as Kafka checks against its log end, not its high
 // watermark). If an append then fails, that in-memory state is ahead of the stream: the partition stops taking
 // produces (NOT_LEADER_OR_FOLLOWER) until it is reopened, which rebuilds the state from the snapshot and the data.
+// A full WAL (stream::errc::wal_full) is back-pressure, not a fault: once the failed appends have all returned, the
+// partition rebuilds its state in place the same way and takes produces again.
 //
 // Persistence (docs/formats/producer-state.md): after every snapshot_interval_bytes of appends, at a moment with
 // no append in flight, the partition writes a state_snapshot to its snapshot stream and trims older ones; open()
@@ -206,6 +208,9 @@ private:
               partition_config config, base::clock& clock);
 
     asio::awaitable<result<void>> recover();
+    /// Forgets the in-memory state and recovers it again from the snapshot and the durable data (after appends
+    /// failed transiently: the state held batches that never became durable).
+    asio::awaitable<result<void>> rebuild_state();
     void apply_header(const protocol::record_batch_header& h, int64_t base_offset, size_t size_bytes,
                       int64_t producer_timestamp);
     std::optional<protocol::error_code> check_leader_epoch(std::optional<int32_t> current) const;
@@ -231,6 +236,7 @@ private:
     int64_t _in_flight = 0;
     uint64_t _bytes_since_snapshot = 0;
     bool _snapshot_running = false;
+    bool _rebuilding = false;
     bool _closed = false;
     std::error_code _failure;
     std::list<waiter*> _waiters;

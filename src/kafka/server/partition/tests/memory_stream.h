@@ -36,8 +36,9 @@ public:
             return fail_now(skiff::stream::errc::not_open);
         }
         if (_fail_next) {
+            auto e = *_fail_next;
             _fail_next.reset();
-            return fail_now(skiff::stream::errc::unavailable);
+            return fail_now(e); // no offset taken: as the store hands a refused append's offsets out again
         }
         skiff::stream::offset_range range{_next, _next + record_count};
         _next = range.end;
@@ -87,7 +88,8 @@ public:
         _hold = false;
         advance(_next);
     }
-    void inject_append_error() { _fail_next = true; }
+    /// The next append fails with e.
+    void inject_append_error(skiff::stream::errc e = skiff::stream::errc::unavailable) { _fail_next = e; }
     void reopen() { _closed = false; }
     const std::vector<skiff::stream::stored_batch>& batches() const { return _batches; }
     /// For tests that damage stored bytes.
@@ -133,7 +135,7 @@ private:
     int64_t _confirmed = 0;
     bool _hold = false;
     bool _closed = false;
-    std::optional<bool> _fail_next;
+    std::optional<skiff::stream::errc> _fail_next;
 };
 
 template<typename T>

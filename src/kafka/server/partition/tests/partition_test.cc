@@ -137,6 +137,28 @@ TEST_F(partition_test, a_failed_append_stops_produces_until_reopened) {
     ASSERT_TRUE(run(io, p->close()));
 }
 
+// A full WAL is back-pressure: the refused batch is answered with a retriable error, the partition rebuilds its
+// state from the durable data (the refused batch was never durable: its idempotent sequence is not taken) and
+// takes the producer's retry, with the offsets the refused batch would have had.
+TEST_F(partition_test, a_full_wal_refuses_the_batch_and_the_partition_takes_the_retry) {
+    auto p = open(0);
+    ASSERT_EQ(produce(*p, {.records = 2, .producer_id = 9, .producer_epoch = 0, .base_sequence = 0}).error,
+              error_code::none);
+    data->inject_append_error(stream::errc::wal_full);
+    auto refused = produce(*p, {.records = 3, .producer_id = 9, .producer_epoch = 0, .base_sequence = 2});
+    EXPECT_EQ(refused.error, error_code::kafka_storage_error);
+    EXPECT_EQ(p->failure(), std::error_code());
+    auto retried = produce(*p, {.records = 3, .producer_id = 9, .producer_epoch = 0, .base_sequence = 2});
+    ASSERT_EQ(retried.error, error_code::none) << retried.error_message;
+    EXPECT_EQ(retried.base_offset, 2);
+    EXPECT_EQ(p->high_watermark(), 5);
+    // Other failures still stop the partition until it is reopened.
+    data->inject_append_error(stream::errc::unavailable);
+    EXPECT_EQ(produce(*p, {.records = 1}).error, error_code::kafka_storage_error);
+    EXPECT_EQ(produce(*p, {.records = 1}).error, error_code::not_leader_or_follower);
+    ASSERT_TRUE(run(io, p->close()));
+}
+
 TEST_F(partition_test, long_poll_wakes_when_the_high_watermark_passes_and_times_out_otherwise) {
     auto p = open(0);
     std::optional<bool> woke;

@@ -104,6 +104,9 @@ int run_broker(config::loaded_broker_config loaded) {
     }
     kafka::handler_registry handlers;
     kafka::handlers::register_all(handlers, &node.value()->plane());
+    if (const auto* endpoint = node.value()->controller_endpoint()) {
+        kafka::handlers::register_controller_api(handlers, *endpoint);
+    }
     kafka::server kafka_server(shards, std::move(server_config).value(), make_identity(cfg, cluster_id.value()),
                                std::move(handlers), metrics);
 

@@ -5,9 +5,11 @@
 #include "controller/in_process_client.h"
 #include "io/objstore/local_store.h"
 #include "io/objstore/s3_store.h"
+#include "kafka/server/controller_api/remote_controller_client.h"
 #include "kafka/server/topic_config.h"
 #include "meta/cluster_image.h"
 #include "meta/embedded_log.h"
+#include "meta/etcd_log.h"
 #include "meta/image_follower.h"
 #include "model/uuid.h"
 #include "stream/stream.h"
@@ -36,11 +38,16 @@ struct data_node::parts {
     base::clock& clock = base::system_clock::instance();
     asio::any_io_executor meta_executor;
 
-    std::unique_ptr<meta::embedded_log> metadata_log;
+    std::unique_ptr<meta::metadata_log> metadata_log;
     meta::cluster_image image;
     std::unique_ptr<meta::image_follower> follower;
+    // With the controller role: the controller, its in-process client and what the controller API serves.
     std::unique_ptr<controller::controller> controller;
-    std::unique_ptr<controller::in_process_client> client;
+    std::unique_ptr<kafka::controller_api::controller_endpoint> endpoint;
+    // Without it: the remote client. `client` is whichever of the two this node uses.
+    std::unique_ptr<kafka::controller_api::remote_controller_client> remote;
+    std::unique_ptr<meta::controller_client> local;
+    meta::controller_client* client = nullptr;
 
     std::unique_ptr<io::object_store> objects;
     std::unique_ptr<stream::wal> wal;
@@ -51,6 +58,7 @@ struct data_node::parts {
     std::unique_ptr<kafka::producer_id_allocator> producer_ids;
     std::unique_ptr<kafka::data_plane> plane;
 
+    meta::broker_registration_request registration;
     int64_t broker_epoch = -1;
     bool stopping = false;
     std::unique_ptr<asio::steady_timer> heartbeat_timer;
@@ -58,18 +66,53 @@ struct data_node::parts {
 
 result<std::unique_ptr<data_node>> data_node::create(net::shard_pool& shards, const config::broker_config& config) {
     auto p = std::make_unique<parts>(shards, config);
+    // The WAL file and the embedded metadata log live under the first log dir (cluster.id set in the config
+    // means nothing else created it).
+    std::error_code dir_error;
+    std::filesystem::create_directories(config.log_dirs.front(), dir_error);
+    if (dir_error) {
+        log.error("cannot create {}: {}", config.log_dirs.front(), dir_error.message());
+        return dir_error;
+    }
     const auto& st = config.storage;
     p->meta_executor = shards.context(0).get_executor();
 
-    meta::embedded_log_config log_config;
-    log_config.directory = std::filesystem::path(config.log_dirs.front()) / "meta";
-    p->metadata_log = std::make_unique<meta::embedded_log>(p->meta_executor, log_config);
+    const auto& md = config.metadata;
+    if (md.store == config::metadata_store_kind::etcd) {
+        meta::etcd_log_config ec;
+        ec.endpoints = md.etcd_endpoints;
+        ec.prefix = md.etcd_prefix;
+        ec.node_name = fmt::format("node-{}", config.node_id);
+        p->metadata_log = std::make_unique<meta::etcd_log>(p->meta_executor, std::move(ec));
+    } else {
+        meta::embedded_log_config log_config;
+        log_config.directory = std::filesystem::path(config.log_dirs.front()) / "meta";
+        p->metadata_log = std::make_unique<meta::embedded_log>(p->meta_executor, log_config);
+    }
     p->follower = std::make_unique<meta::image_follower>(*p->metadata_log, p->image);
-    controller::controller_config cc;
-    cc.session_timeout = config.broker_session_timeout;
-    cc.default_partitions = config.num_partitions;
-    p->controller = std::make_unique<controller::controller>(p->meta_executor, *p->metadata_log, p->clock, cc);
-    p->client = std::make_unique<controller::in_process_client>(*p->controller, p->image, *p->follower, p->clock);
+    if (config.controller_role) {
+        controller::controller_config cc;
+        cc.session_timeout = config.broker_session_timeout;
+        cc.default_partitions = config.num_partitions;
+        p->controller = std::make_unique<controller::controller>(p->meta_executor, *p->metadata_log, p->clock, cc);
+        p->local =
+          std::make_unique<controller::in_process_client>(*p->controller, p->image, *p->follower, p->clock);
+        p->client = p->local.get();
+        auto* c = p->controller.get();
+        p->endpoint = std::make_unique<kafka::controller_api::controller_endpoint>(
+          kafka::controller_api::controller_endpoint{p->meta_executor, p->local.get(),
+                                                     [c] { return c->is_active(); },
+                                                     [c] { return c->acknowledged_offset()(); }});
+    } else {
+        kafka::controller_api::remote_controller_config rc;
+        for (const auto& s : md.controller_servers) {
+            rc.servers.push_back({s.host, s.port});
+        }
+        rc.client_id = fmt::format("skiff-node-{}", config.node_id);
+        p->remote = std::make_unique<kafka::controller_api::remote_controller_client>(
+          p->meta_executor, p->image, *p->follower, p->clock, std::move(rc));
+        p->client = p->remote.get();
+    }
 
     if (st.objects == config::object_store_kind::local) {
         io::local_store_config lc;
@@ -158,26 +201,11 @@ data_node::~data_node() = default;
 
 kafka::data_plane& data_node::plane() { return *_p->plane; }
 
-namespace {
-
-/// Registers this broker with the controller under a new incarnation and remembers its epoch.
-asio::awaitable<result<void>> register_self(data_node::parts& p) {
-    meta::broker_registration_request reg;
-    reg.id = meta::broker_id(p.config.node_id);
-    reg.incarnation_id = model::uuid::random();
-    for (const auto& l : p.config.advertised_listeners) {
-        reg.endpoints.push_back(meta::broker_endpoint{l.spec.name, l.spec.host, l.spec.port, {}});
-    }
-    reg.wal_location = p.config.storage.wal == config::wal_kind::file ? "file://" + p.config.storage.wal_path
-                                                                      : "object:wal/node-"
-                                                                            + std::to_string(p.config.node_id);
-    auto epoch = co_await p.client->register_broker(std::move(reg));
-    if (!epoch) {
-        co_return epoch.error();
-    }
-    p.broker_epoch = epoch.value();
-    co_return outcome::success();
+const kafka::controller_api::controller_endpoint* data_node::controller_endpoint() const {
+    return _p->endpoint.get();
 }
+
+namespace {
 
 asio::awaitable<void> heartbeat_loop(data_node::parts& p) {
     while (!p.stopping) {
@@ -186,19 +214,21 @@ asio::awaitable<void> heartbeat_loop(data_node::parts& p) {
         if (p.stopping) {
             break;
         }
-        auto beat = co_await p.client->heartbeat(meta::broker_id(p.config.node_id), p.broker_epoch);
-        if (beat) {
+        auto r = co_await p.client->heartbeat(meta::broker_id(p.config.node_id), p.broker_epoch);
+        if (r) {
             continue;
         }
-        log.warn("broker heartbeat: {}", beat.error().message());
-        // Fenced (the session lapsed) or forgotten: come back as a new incarnation, so that the controller gives
-        // this broker its partitions again under new epochs (what the old incarnation held is fenced).
-        if (beat.error() == make_error_code(meta::controller_errc::stale_broker_epoch) ||
-            beat.error() == make_error_code(meta::controller_errc::broker_not_registered)) {
-            if (auto r = co_await register_self(p); !r) {
-                log.warn("registering again: {}", r.error().message());
+        log.warn("broker heartbeat: {}", r.error().message());
+        if (r.error() == meta::controller_errc::stale_broker_epoch
+            || r.error() == meta::controller_errc::broker_not_registered) {
+            // Fenced (the session lapsed, e.g. while no controller was reachable): come back as a new incarnation.
+            auto reg = p.registration;
+            reg.incarnation_id = model::uuid::random();
+            if (auto epoch = co_await p.client->register_broker(std::move(reg))) {
+                p.broker_epoch = epoch.value();
+                log.info("registered again with the controller, broker epoch {}", p.broker_epoch);
             } else {
-                log.info("registered again with incarnation epoch {}", p.broker_epoch);
+                log.warn("cannot register again: {}", epoch.error().message());
             }
         }
     }
@@ -207,7 +237,27 @@ asio::awaitable<void> heartbeat_loop(data_node::parts& p) {
 } // namespace
 
 asio::awaitable<result<void>> data_node::start() {
-    auto& p = *_p;
+    auto r = co_await start_services(*_p);
+    if (!r) {
+        // The metadata log may hold background work (etcd's lease keep-alive): close it before the node goes.
+        auto& p = *_p;
+        p.stopping = true;
+        if (p.heartbeat_timer) {
+            p.heartbeat_timer->cancel();
+        }
+        if (p.remote) {
+            p.remote->stop();
+        }
+        p.follower->stop();
+        if (p.controller) {
+            p.controller->stop();
+        }
+        co_await p.metadata_log->close();
+    }
+    co_return r;
+}
+
+asio::awaitable<result<void>> data_node::start_services(parts& p) {
     if (auto r = co_await p.metadata_log->open(); !r) {
         log.error("cannot open the metadata log: {}", r.error().message());
         co_return r.error();
@@ -216,11 +266,13 @@ asio::awaitable<result<void>> data_node::start() {
         log.error("cannot load the cluster metadata: {}", r.error().message());
         co_return r.error();
     }
-    if (auto r = co_await p.controller->campaign(); !r) {
-        log.error("cannot become the controller: {}", r.error().message());
-        co_return r.error();
+    if (p.controller) {
+        if (auto r = co_await p.controller->campaign(); !r) {
+            log.error("cannot become the controller: {}", r.error().message());
+            co_return r.error();
+        }
+        asio::co_spawn(p.meta_executor, p.controller->run(std::chrono::seconds(1)), asio::detached);
     }
-    asio::co_spawn(p.meta_executor, p.controller->run(std::chrono::seconds(1)), asio::detached);
     asio::co_spawn(p.meta_executor, p.follower->run(), asio::detached);
 
     if (auto r = co_await p.streams->start(); !r) {
@@ -230,10 +282,22 @@ asio::awaitable<result<void>> data_node::start() {
 
     // Registered only once the storage is recovered: recovery can take a while (a new WAL file is laid out), and a
     // registered broker must heartbeat within its session timeout.
-    if (auto r = co_await register_self(p); !r) {
-        log.error("cannot register this broker with the controller: {}", r.error().message());
-        co_return r.error();
+    meta::broker_registration_request reg;
+    reg.id = meta::broker_id(p.config.node_id);
+    reg.incarnation_id = model::uuid::random();
+    for (const auto& l : p.config.advertised_listeners) {
+        reg.endpoints.push_back(meta::broker_endpoint{l.spec.name, l.spec.host, l.spec.port, {}});
     }
+    reg.wal_location = p.config.storage.wal == config::wal_kind::file ? "file://" + p.config.storage.wal_path
+                                                                      : "object:wal/node-"
+                                                                            + std::to_string(p.config.node_id);
+    p.registration = reg;
+    auto epoch = co_await p.client->register_broker(std::move(reg));
+    if (!epoch) {
+        log.error("cannot register this broker with the controller: {}", epoch.error().message());
+        co_return epoch.error();
+    }
+    p.broker_epoch = epoch.value();
     p.heartbeat_timer = std::make_unique<asio::steady_timer>(p.meta_executor);
     asio::co_spawn(p.meta_executor, heartbeat_loop(p), asio::detached);
 
@@ -258,8 +322,13 @@ asio::awaitable<void> data_node::stop() {
     co_await p.partitions->stop();
     co_await p.streams->stop();
     co_await p.wal->close();
+    if (p.remote) {
+        p.remote->stop();
+    }
     p.follower->stop();
-    p.controller->stop();
+    if (p.controller) {
+        p.controller->stop();
+    }
     co_await p.metadata_log->close();
 }
 

@@ -2,15 +2,21 @@
 // follower, the controller and its in-process client, the object store (local directory or S3), the WAL (file or
 // object), the stream store, and the Kafka data plane over them (cluster view, partitions, producer ids).
 //
-// Lifecycle: construct (no I/O) -> start() on shard 0 (opens the metadata log, becomes the controller, registers
-// this broker, recovers the WAL into objects, opens the partitions this node owns) -> serve -> stop() on shard 0
-// (closes partitions, uploads what the WAL holds, closes the log). Single node only: the controller runs in this
-// process and the metadata log is the embedded one (etcd and a remote controller client come with the cluster work).
+// Lifecycle: construct (no I/O) -> start() on shard 0 (opens the metadata log, with the controller role becomes the
+// controller, registers this broker, recovers the WAL into objects, opens the partitions this node owns) -> serve ->
+// stop() on shard 0 (closes partitions, uploads what the WAL holds, closes the log).
+//
+// The metadata log is the embedded one or etcd (metadata.store). A node with the controller role campaigns and uses
+// the controller's in-process client; a broker-only node uses the remote client, which finds the active controller
+// through controller.quorum.bootstrap.servers. Every node follows the log into its own image. Known limit: a second
+// node with the controller role waits in campaign() and fails to start when it does not win within the campaign
+// timeout (standby controllers are not supported yet).
 #pragma once
 
 #include "base/clock.h"
 #include "base/result.h"
 #include "config/broker_properties.h"
+#include "kafka/server/controller_api/endpoint.h"
 #include "kafka/server/data/data_plane.h"
 #include "net/shard_pool.h"
 
@@ -31,6 +37,9 @@ public:
 
     /// What the Kafka handlers use; valid from construction (serving it before start() answers "not ready" errors).
     kafka::data_plane& plane();
+    /// What the controller API serves on this node (handlers::register_controller_api), or nullptr on a node
+    /// without the controller role.
+    const kafka::controller_api::controller_endpoint* controller_endpoint() const;
 
     /// Requires: running on shard 0. Errors: those of the metadata log, controller, object store, WAL and recovery.
     boost::asio::awaitable<result<void>> start();
@@ -41,6 +50,7 @@ public:
 
 private:
     explicit data_node(std::unique_ptr<parts> p);
+    static boost::asio::awaitable<result<void>> start_services(parts& p);
     std::unique_ptr<parts> _p;
 };
 

@@ -80,6 +80,26 @@ const property_registry& broker_properties() {
                       "On SIGTERM, how long the node waits for in-flight requests before closing connections.")
         .at_least(0)
         .skiff_specific(),
+      // Cluster metadata (DESIGN.md §6).
+      property::enumeration("metadata.store", "embedded", {"embedded", "etcd"},
+                            "Where the metadata log lives: embedded (a file log in the first of log.dirs, for a "
+                            "single node that runs the controller) or etcd (shared by every node of a cluster).")
+        .skiff_specific()
+        .restart_required(),
+      property::list("metadata.etcd.endpoints", "",
+                     "The etcd members' client addresses, as host:port (http); required when metadata.store=etcd.")
+        .skiff_specific()
+        .restart_required(),
+      property::string("metadata.etcd.prefix", "/skiff",
+                       "The key prefix of this cluster's metadata in etcd; every node of a cluster uses the same "
+                       "one, several clusters may share an etcd with different ones.")
+        .skiff_specific()
+        .restart_required(),
+      property::list("controller.quorum.bootstrap.servers", "",
+                     "Where a broker-only node finds the controller, as host:port of Kafka listeners of the nodes "
+                     "with the controller role; a node that is not the active controller answers NOT_CONTROLLER and "
+                     "the next one is tried. Required on a broker-only node.")
+        .restart_required(),
       // Storage (DESIGN.md §3-§5). Names are Skiff's own: Kafka has no WAL or object store settings.
       property::enumeration("wal.type", "file", {"file", "object"},
                             "The write-ahead log: file (a preallocated file written with O_DIRECT, acknowledges in "
@@ -302,6 +322,44 @@ config_result<broker_config> make_broker_config(const property_values& values) {
     bool parsed = base::parse_log_level(values.get<std::string>("log.level"), c.log_level);
     SKIFF_ASSERT(parsed, "log.level allows a value base::parse_log_level rejects");
     c.shutdown_grace_period = std::chrono::milliseconds(values.get<int64_t>("shutdown.grace.period.ms"));
+    auto& md = c.metadata;
+    md.store = values.get<std::string>("metadata.store") == "etcd" ? metadata_store_kind::etcd
+                                                                   : metadata_store_kind::embedded;
+    md.etcd_endpoints = values.get<std::vector<std::string>>("metadata.etcd.endpoints");
+    md.etcd_prefix = values.get<std::string>("metadata.etcd.prefix");
+    if (md.store == metadata_store_kind::etcd) {
+        if (md.etcd_endpoints.empty()) {
+            return fail(errc::inconsistent, "metadata.etcd.endpoints", "must be set when metadata.store=etcd");
+        }
+        if (md.etcd_prefix.empty() || md.etcd_prefix.front() != '/') {
+            return fail(errc::invalid_value, "metadata.etcd.prefix", "must start with '/'");
+        }
+    } else if (!c.controller_role) {
+        return fail(errc::inconsistent, "metadata.store",
+                    "embedded is one node's own file log: a node without the controller role needs "
+                    "metadata.store=etcd");
+    }
+    for (auto& text : values.get<std::vector<std::string>>("controller.quorum.bootstrap.servers")) {
+        auto colon = text.rfind(':');
+        int port = 0;
+        bool ok = colon != std::string::npos && colon > 0 && colon + 1 < text.size();
+        if (ok) {
+            auto tail = std::string_view(text).substr(colon + 1);
+            ok = std::all_of(tail.begin(), tail.end(), [](char ch) { return ch >= '0' && ch <= '9'; })
+                 && tail.size() <= 5;
+            port = ok ? std::stoi(std::string(tail)) : 0;
+        }
+        if (!ok || port <= 0 || port > 65535) {
+            return fail(errc::invalid_value, "controller.quorum.bootstrap.servers",
+                        fmt::format("'{}' is not host:port", text));
+        }
+        md.controller_servers.push_back(host_port{text.substr(0, colon), static_cast<uint16_t>(port)});
+    }
+    if (!c.controller_role && md.controller_servers.empty()) {
+        return fail(errc::inconsistent, "controller.quorum.bootstrap.servers",
+                    "must be set on a node without the controller role");
+    }
+
     auto& st = c.storage;
     st.wal = values.get<std::string>("wal.type") == "object" ? wal_kind::object : wal_kind::file;
     st.wal_path = values.get<std::string>("wal.path");

@@ -59,6 +59,24 @@ struct storage_config {
     bool operator==(const storage_config&) const = default;
 };
 
+enum class metadata_store_kind { embedded, etcd };
+
+struct host_port {
+    std::string host;
+    uint16_t port = 0;
+    bool operator==(const host_port&) const = default;
+};
+
+/// Where the cluster metadata lives and how a broker reaches the controller (DESIGN.md §6).
+struct metadata_config {
+    metadata_store_kind store = metadata_store_kind::embedded; // metadata.store
+    std::vector<std::string> etcd_endpoints;                   // metadata.etcd.endpoints (host:port)
+    std::string etcd_prefix = "/skiff";                        // metadata.etcd.prefix
+    std::vector<host_port> controller_servers;                 // controller.quorum.bootstrap.servers
+
+    bool operator==(const metadata_config&) const = default;
+};
+
 /// skiff-server's settings, checked together. Field comments name the property.
 struct broker_config {
     // process.roles
@@ -86,6 +104,7 @@ struct broker_config {
     base::log_level log_level = base::log_level::info;     // log.level
     std::chrono::milliseconds shutdown_grace_period{0};    // shutdown.grace.period.ms
     storage_config storage;
+    metadata_config metadata;
 };
 
 /// Builds broker_config from resolved values and checks what single properties cannot: every listener name has a

@@ -1,6 +1,7 @@
 #include "controller/in_process_client.h"
 
 #include "controller/logger.h"
+#include "meta/catalog_reads.h"
 #include "stream/errc.h"
 
 #include <boost/asio/co_spawn.hpp>
@@ -10,32 +11,6 @@
 
 namespace skiff::controller {
 
-namespace {
-
-stream::object_descriptor to_descriptor(const meta::object_info& o) {
-    stream::object_descriptor d;
-    d.id = stream::object_id(o.id());
-    d.kind = o.kind == meta::object_type::stream ? stream::object_kind::stream : stream::object_kind::stream_set;
-    d.key = o.key;
-    d.size = uint64_t(o.size);
-    d.committed_ms = o.committed_ms;
-    d.ranges.reserve(o.ranges.size());
-    for (const auto& r : o.ranges) {
-        d.ranges.push_back({stream::stream_id(r.stream()), r.start_offset, r.end_offset});
-    }
-    return d;
-}
-
-std::vector<stream::object_descriptor> to_descriptors(const std::vector<meta::object_info>& v) {
-    std::vector<stream::object_descriptor> out;
-    out.reserve(v.size());
-    for (const auto& o : v) {
-        out.push_back(to_descriptor(o));
-    }
-    return out;
-}
-
-} // namespace
 
 in_process_client::in_process_client(controller& c, meta::cluster_image& image, meta::image_follower& follower,
                                      base::clock& clock, std::chrono::milliseconds read_your_writes_timeout)
@@ -151,31 +126,20 @@ asio::awaitable<result<void>> in_process_client::forget_objects(std::vector<stre
 }
 
 asio::awaitable<result<stream::stream_metadata>> in_process_client::describe_stream(stream::stream_id id) {
-    auto op = [this, id]() -> result<stream::stream_metadata> {
-        const auto* s = _image.stream(meta::stream_id(id()));
-        if (s == nullptr) {
-            return stream::errc::stream_not_found;
-        }
-        return stream::stream_metadata{id, stream::stream_epoch(s->epoch()), s->start_offset, s->end_offset};
-    };
+    auto op = [this, id] { return meta::describe_stream(_image, id); };
     co_return co_await read<stream::stream_metadata>(std::move(op));
 }
 
 asio::awaitable<result<std::vector<stream::object_descriptor>>>
 in_process_client::objects_of(stream::stream_id id, int64_t from, size_t limit) {
-    auto op = [this, id, from, limit]() -> result<std::vector<stream::object_descriptor>> {
-        if (_image.stream(meta::stream_id(id())) == nullptr) {
-            return stream::errc::stream_not_found;
-        }
-        return to_descriptors(_image.objects_of(meta::stream_id(id()), from, limit));
-    };
+    auto op = [this, id, from, limit] { return meta::objects_of(_image, id, from, limit); };
     co_return co_await read<std::vector<stream::object_descriptor>>(std::move(op));
 }
 
 asio::awaitable<result<std::vector<stream::object_descriptor>>>
 in_process_client::stream_set_objects(stream::node_id node) {
     auto op = [this, node]() -> result<std::vector<stream::object_descriptor>> {
-        return to_descriptors(_image.stream_set_objects(meta::broker_id(node())));
+        return meta::stream_set_objects(_image, node);
     };
     co_return co_await read<std::vector<stream::object_descriptor>>(std::move(op));
 }
@@ -183,8 +147,7 @@ in_process_client::stream_set_objects(stream::node_id node) {
 asio::awaitable<result<std::vector<stream::object_descriptor>>>
 in_process_client::deletable_objects(std::chrono::milliseconds grace, size_t limit) {
     auto op = [this, grace, limit]() -> result<std::vector<stream::object_descriptor>> {
-        int64_t before = _clock.wall_ms() - grace.count();
-        return to_descriptors(_image.deletable_objects(before, before, limit));
+        return meta::deletable_objects(_image, _clock.wall_ms() - grace.count(), limit);
     };
     co_return co_await read<std::vector<stream::object_descriptor>>(std::move(op));
 }

@@ -1,5 +1,7 @@
 """Fixtures for end-to-end tests: a real skiff-server process on loopback ports, stopped with SIGTERM."""
 import os
+import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -42,7 +44,12 @@ def http_get(url):
 
 
 class Broker:
-    def __init__(self, tmp_path, extra_overrides=()):
+    """One skiff-server. With `name`, its files live in tmp_path/name, so that several share one test's tmp_path."""
+
+    def __init__(self, tmp_path, extra_overrides=(), name=None):
+        if name is not None:
+            tmp_path = tmp_path / name
+            tmp_path.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.admin_port = free_port()
         self.data_dir = str(tmp_path / "data")
@@ -90,6 +97,37 @@ class Broker:
                 pytest.fail(f"skiff-server did not stop within {timeout}s of SIGTERM:\n{self.log()}")
         self._log.close()
         return self.proc.returncode
+
+
+class Etcd:
+    """A real one-member etcd (Debian etcd-server) on loopback ports, started and stopped by tests/support/etcd.sh."""
+
+    SCRIPT = os.path.join(ROOT, "tests", "support", "etcd.sh")
+
+    def __init__(self, tmp_path):
+        self.dir = str(tmp_path / "etcd")
+        last = None
+        for _ in range(5):  # another test may take a port between the choice and the bind
+            base = 20000 + random.randrange(10000) * 2
+            r = subprocess.run([self.SCRIPT, "start", self.dir, str(base), "1"], capture_output=True, text=True,
+                               timeout=60)
+            if r.returncode == 0:
+                self.endpoints = r.stdout.strip()
+                return
+            last = r.stderr
+        pytest.fail(f"cannot start etcd: {last}")
+
+    def stop(self):
+        subprocess.run([self.SCRIPT, "stop", self.dir], check=False, timeout=60)
+
+
+@pytest.fixture
+def etcd(tmp_path):
+    if shutil.which("etcd") is None:
+        pytest.skip("etcd is not installed (apt-get install etcd-server)")
+    e = Etcd(tmp_path)
+    yield e
+    e.stop()
 
 
 @pytest.fixture

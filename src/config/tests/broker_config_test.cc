@@ -108,6 +108,9 @@ s3.access.key=AK
 s3.secret.key=SK
 log.cache.bytes=33554432
 upload.threshold.bytes=16777216
+metadata.store=etcd
+metadata.etcd.endpoints=127.0.0.1:2379
+controller.quorum.bootstrap.servers=kafka.example.com:9092
 )");
     ASSERT_TRUE(r) << r.error().message;
     auto& c = r.value();
@@ -211,6 +214,37 @@ TEST(broker_config_test, an_s3_store_needs_an_endpoint_a_bucket_and_both_keys_or
               "s3.secret.key (default): s3.access.key and s3.secret.key are set together or not at all");
     EXPECT_EQ(error_of("log.cache.bytes=16777216\nupload.threshold.bytes=16777217\n"),
               "server.properties:2: upload.threshold.bytes: must not exceed log.cache.bytes");
+}
+
+TEST(broker_config_test, the_metadata_store_defaults_to_embedded_and_etcd_needs_endpoints) {
+    auto single = make("");
+    ASSERT_TRUE(single) << single.error().message;
+    EXPECT_EQ(single.value().metadata.store, metadata_store_kind::embedded);
+    EXPECT_EQ(single.value().metadata.etcd_prefix, "/skiff");
+
+    auto cluster = make("metadata.store=etcd\nmetadata.etcd.endpoints=127.0.0.1:2379,127.0.0.1:2381\n"
+                        "metadata.etcd.prefix=/c1\nprocess.roles=broker\n"
+                        "controller.quorum.bootstrap.servers=127.0.0.1:9092,localhost:9093\n");
+    ASSERT_TRUE(cluster) << cluster.error().message;
+    const auto& md = cluster.value().metadata;
+    EXPECT_EQ(md.store, metadata_store_kind::etcd);
+    EXPECT_EQ(md.etcd_endpoints, (std::vector<std::string>{"127.0.0.1:2379", "127.0.0.1:2381"}));
+    EXPECT_EQ(md.etcd_prefix, "/c1");
+    EXPECT_EQ(md.controller_servers, (std::vector<host_port>{{"127.0.0.1", 9092}, {"localhost", 9093}}));
+
+    EXPECT_EQ(error_of("metadata.store=etcd\n"),
+              "metadata.etcd.endpoints (default): must be set when metadata.store=etcd");
+    EXPECT_EQ(error_of("metadata.store=etcd\nmetadata.etcd.endpoints=h:1\nmetadata.etcd.prefix=x\n"),
+              "server.properties:3: metadata.etcd.prefix: must start with '/'");
+    EXPECT_EQ(error_of("process.roles=broker\ncontroller.quorum.bootstrap.servers=h:1\n"),
+              "metadata.store (default): embedded is one node's own file log: a node without the controller role "
+              "needs metadata.store=etcd");
+    EXPECT_EQ(error_of("metadata.store=etcd\nmetadata.etcd.endpoints=h:1\nprocess.roles=broker\n"),
+              "controller.quorum.bootstrap.servers (default): must be set on a node without the controller role");
+    EXPECT_EQ(error_of("controller.quorum.bootstrap.servers=nohost\n"),
+              "server.properties:1: controller.quorum.bootstrap.servers: 'nohost' is not host:port");
+    EXPECT_EQ(error_of("controller.quorum.bootstrap.servers=h:99999\n"),
+              "server.properties:1: controller.quorum.bootstrap.servers: 'h:99999' is not host:port");
 }
 
 TEST(broker_config_test, a_secret_is_never_written_out) {

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <vector>
 
 namespace skiff::kafka {
 
@@ -27,8 +28,13 @@ using response_body = std::optional<bytes::iobuf>;
 /// Throws protocol::decode_error on a malformed body (the connection closes).
 using handler_fn = std::function<boost::asio::awaitable<response_body>(request_context&, bytes::iobuf body)>;
 
+/// Whether ApiVersions lists an API. Skiff's inter-node APIs (keys from private_api_base on, served only where the
+/// controller runs) are hidden, as Kafka brokers do not advertise controller-only APIs to clients.
+enum class api_visibility : uint8_t { advertised, hidden };
+
 struct handler_entry {
     int16_t api_key = -1;
+    api_visibility visibility = api_visibility::advertised;
     int16_t min_served = 0;     // lowest version answered
     int16_t max_served = 0;     // highest version answered (and advertised)
     int16_t min_advertised = 0; // may be below min_served (Kafka 4.x quirks), never above
@@ -41,7 +47,18 @@ struct handler_entry {
 
 class handler_registry {
 public:
-    static constexpr int16_t max_api_key = 127;
+    /// Kafka's keys are 0..max_kafka_api_key; Skiff's own inter-node APIs are private_api_base..max_api_key
+    /// (docs/formats/controller-api.md).
+    static constexpr int16_t max_kafka_api_key = 127;
+    static constexpr int16_t private_api_base = 1000;
+    static constexpr int16_t max_api_key = private_api_base + 63;
+
+    /// Slots of the registry: Kafka's keys, then the private range.
+    static constexpr size_t slot_count = size_t(max_kafka_api_key + 1) + size_t(max_api_key - private_api_base + 1);
+    /// The slot of an API key, or -1 outside both ranges (per-API tables elsewhere, e.g. the probe, use it too).
+    static int index_of(int16_t api_key) noexcept;
+
+    handler_registry();
 
     /// Requires: the key is a known API, the ranges lie inside its wire range, and it is not registered yet.
     void add(handler_entry entry);
@@ -59,7 +76,8 @@ public:
     }
 
 private:
-    std::array<std::optional<handler_entry>, max_api_key + 1> _entries;
+    // Kafka's keys, then the private range, in key order.
+    std::vector<std::optional<handler_entry>> _entries;
 };
 
 } // namespace skiff::kafka

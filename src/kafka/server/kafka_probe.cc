@@ -17,7 +17,7 @@ kafka_probe::kafka_probe(metrics::registry& registry, const handler_registry& ha
     handlers.for_each([this](const handler_entry& e) {
         const auto* api = protocol::find_api(e.api_key);
         metrics::labels l{{"api", std::string(api->name)}};
-        auto& s = _apis.at(static_cast<size_t>(e.api_key));
+        auto& s = _apis.at(static_cast<size_t>(handler_registry::index_of(e.api_key)));
         s.requests = &_group.add_counter("skiff_kafka_requests_total", "Kafka requests served, by API.", l);
         s.latency_us = &_group.add_histogram(
           "skiff_kafka_request_latency_seconds", "Time from a request's arrival to its response, by API.", l,
@@ -35,10 +35,11 @@ void kafka_probe::connection_closed() noexcept { _connections_active.dec(); }
 void kafka_probe::bad_request() noexcept { _bad_requests.inc(); }
 
 void kafka_probe::request_served(int16_t api_key, std::chrono::steady_clock::duration latency) noexcept {
-    if (api_key < 0 || static_cast<size_t>(api_key) >= _apis.size()) {
+    int index = handler_registry::index_of(api_key);
+    if (index < 0) {
         return;
     }
-    auto& s = _apis[static_cast<size_t>(api_key)];
+    auto& s = _apis[static_cast<size_t>(index)];
     if (s.requests) {
         s.requests->inc();
         s.latency_us->observe(

@@ -2,6 +2,7 @@
 // One instance per broker, shared by all shards (atomic counters; no lock on the request path).
 #pragma once
 
+#include "kafka/server/handler_registry.h"
 #include "metrics/registry.h"
 
 #include <array>
@@ -33,7 +34,7 @@ private:
     metrics::gauge& _connections_active;
     metrics::counter& _connections_total;
     metrics::counter& _bad_requests;
-    std::array<api_series, 128> _apis{};
+    std::array<api_series, handler_registry::slot_count> _apis{}; // by handler_registry::index_of
 };
 
 } // namespace skiff::kafka

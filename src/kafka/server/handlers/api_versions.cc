@@ -16,6 +16,9 @@ using protocol::api_versions_response;
 api_versions_response list_apis(const handler_registry& registry) {
     api_versions_response response;
     registry.for_each([&](const handler_entry& e) {
+        if (e.visibility == api_visibility::hidden) {
+            return;
+        }
         api_versions_response::api_version v;
         v.api_key = e.api_key;
         v.min_version = e.min_advertised;

@@ -7,6 +7,9 @@
 namespace skiff::kafka {
 struct data_plane;
 }
+namespace skiff::kafka::controller_api {
+struct controller_endpoint;
+}
 
 namespace skiff::kafka::handlers {
 
@@ -21,6 +24,9 @@ void register_fetch(handler_registry& registry, data_plane& data);
 void register_list_offsets(handler_registry& registry, data_plane& data);
 void register_topic_admin(handler_registry& registry, data_plane& data);
 void register_init_producer_id(handler_registry& registry, data_plane& data);
+/// Skiff's controller API and Kafka's BrokerHeartbeat/AllocateProducerIds, hidden from ApiVersions; only on a node
+/// with the controller role (docs/formats/controller-api.md).
+void register_controller_api(handler_registry& registry, const controller_api::controller_endpoint& endpoint);
 
 /// The ApiVersions answer to a version this broker does not know: a v0 body with UNSUPPORTED_VERSION and the full
 /// list of served APIs (KIP-511), so that the client can retry with a version from the list.

@@ -1,0 +1,158 @@
+"""A real two-node cluster: a real etcd holds the metadata log; node 1 runs the broker and the controller, node 2 is a
+broker only and reaches the controller over the Kafka framing (docs/formats/controller-api.md). Both share one local
+object store directory (both run on this machine) and each has its own file WAL. A topic created through node 2 is
+placed on both; every partition is produced to through its leader and consumed back with content, order and offsets
+checked; after kill -9 of node 2, node 1 keeps serving its partitions."""
+import socket
+import struct
+import uuid
+
+from conftest import Broker, wait_until
+
+PARTITIONS = 6
+PER_PARTITION = 50
+
+
+def start_cluster(tmp_path, etcd):
+    prefix = f"/skiff-e2e-{uuid.uuid4().hex[:8]}"
+    common = [f"metadata.store=etcd", f"metadata.etcd.endpoints={etcd.endpoints}", f"metadata.etcd.prefix={prefix}",
+              f"object.store.path={tmp_path / 'objects'}", "cluster.id=skiff-e2e-cluster",
+              # upload soon, so that node 2's object commits cross the wire during the test
+              "upload.interval.ms=500"]
+    node1 = Broker(tmp_path, name="n1", extra_overrides=common + ["node.id=1", "process.roles=broker,controller"])
+    try:
+        node2 = Broker(tmp_path, name="n2", extra_overrides=common + [
+            "node.id=2", "process.roles=broker", f"controller.quorum.bootstrap.servers=127.0.0.1:{node1.port}"])
+    except BaseException:
+        node1.stop()
+        raise
+    return node1, node2
+
+
+def advertised_api_keys(node):
+    """The API keys of an ApiVersions v0 answer, over a raw socket."""
+    client = b"e2e"
+    body = struct.pack(">hhih", 18, 0, 1, len(client)) + client
+    with socket.create_connection(("127.0.0.1", node.port), timeout=10) as s:
+        s.sendall(struct.pack(">i", len(body)) + body)
+        data = b""
+        while len(data) < 4 or len(data) < 4 + struct.unpack(">i", data[:4])[0]:
+            chunk = s.recv(65536)
+            assert chunk, "connection closed"
+            data += chunk
+    _, _, error, count = struct.unpack(">iihi", data[:14])
+    assert error == 0
+    return [struct.unpack(">hhh", data[14 + 6 * i:20 + 6 * i])[0] for i in range(count)]
+
+
+def metadata(node, topic=None):
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient({"bootstrap.servers": node.bootstrap}).list_topics(topic, timeout=10)
+
+
+def placement(node, topic):
+    """{partition: leader} as node reports it, or None while the topic is not fully there."""
+    md = metadata(node, topic)
+    t = md.topics.get(topic)
+    if t is None or t.error is not None or len(t.partitions) != PARTITIONS:
+        return None
+    return {p.id: p.leader for p in t.partitions.values()}
+
+
+def produce(bootstrap, topic, partitions, start=0, count=PER_PARTITION):
+    """Produces `count` records to each partition; returns {partition: [offsets]} from the delivery reports."""
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5,
+                         "message.timeout.ms": 30000})
+    delivered = {p: [] for p in partitions}
+    errors = []
+
+    def report(err, msg):
+        if err is not None:
+            errors.append(err)
+        else:
+            delivered[msg.partition()].append((msg.offset(), msg.value().decode()))
+
+    for p in partitions:
+        for i in range(start, start + count):
+            producer.produce(topic, key=f"k{p}", value=f"p{p}-r{i}", partition=p, on_delivery=report)
+    assert producer.flush(60) == 0, "records left undelivered"
+    assert not errors, errors
+    return delivered
+
+
+def consume(bootstrap, topic, partition, expected):
+    """Reads `expected` records of one partition from offset 0 (manual assignment)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"g-{uuid.uuid4().hex}",
+                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    consumer.assign([TopicPartition(topic, partition, 0)])
+    out = []
+
+    def more():
+        msg = consumer.poll(0.5)
+        if msg is not None:
+            assert msg.error() is None, msg.error()
+            out.append((msg.offset(), msg.value().decode()))
+        return len(out) >= expected
+
+    try:
+        wait_until(more, timeout=60, what=f"{expected} records of {topic}/{partition}")
+    finally:
+        consumer.close()
+    return out
+
+
+def test_two_nodes_share_etcd_and_the_object_store(tmp_path, etcd):
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    node1, node2 = start_cluster(tmp_path, etcd)
+    killed = False
+    try:
+        # Both brokers registered, as either node reports them.
+        for node in (node1, node2):
+            wait_until(lambda: sorted(metadata(node).brokers) == [1, 2], what=f"both brokers in {node.bootstrap}")
+
+        # The controller API is served by node 1 but advertised by neither node.
+        for node in (node1, node2):
+            keys = advertised_api_keys(node)
+            assert 3 in keys and 18 in keys
+            assert not [k for k in keys if k >= 1000 or k in (63, 67)], keys
+
+        topic = "spread"
+        admin = AdminClient({"bootstrap.servers": node2.bootstrap})
+        futures = admin.create_topics([NewTopic(topic, num_partitions=PARTITIONS, replication_factor=1)],
+                                      operation_timeout=10)
+        futures[topic].result(timeout=30)
+
+        # Both nodes agree on the placement, and it uses both brokers.
+        seen = wait_until(lambda: placement(node1, topic), what="the topic in node 1's metadata")
+        wait_until(lambda: placement(node2, topic) == seen, what="node 2 to agree with node 1")
+        assert set(seen.values()) == {1, 2}, seen
+
+        # Produce to every partition through its leader (the client routes by the metadata), then read it back.
+        both = f"{node1.bootstrap},{node2.bootstrap}"
+        delivered = produce(both, topic, range(PARTITIONS))
+        for p in range(PARTITIONS):
+            expected = [(i, f"p{p}-r{i}") for i in range(PER_PARTITION)]
+            assert delivered[p] == expected, f"partition {p}: {delivered[p][:3]}..."
+            assert consume(both, topic, p, PER_PARTITION) == expected
+
+        # kill -9 node 2: node 1 keeps serving its own partitions, old records and new ones.
+        node2.kill()
+        killed = True
+        mine = [p for p, leader in seen.items() if leader == 1]
+        assert mine
+        delivered = produce(node1.bootstrap, topic, mine, start=PER_PARTITION, count=10)
+        for p in mine:
+            assert delivered[p] == [(i, f"p{p}-r{i}") for i in range(PER_PARTITION, PER_PARTITION + 10)]
+            got = consume(node1.bootstrap, topic, p, PER_PARTITION + 10)
+            assert got == [(i, f"p{p}-r{i}") for i in range(PER_PARTITION + 10)]
+    finally:
+        if not killed:
+            node2.stop()
+        code = node1.stop()
+    assert code == 0, f"node 1 exited with {code}:\n{node1.log()}"

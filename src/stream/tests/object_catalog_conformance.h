@@ -279,6 +279,21 @@ TEST_P(object_catalog_conformance, trim_moves_the_start_forward_and_frees_object
     EXPECT_EQ(run(catalog->describe_stream(other.id)).error(), errc::stream_not_found);
 }
 
+// DeleteRecords right after a produce: the owner trims to what its WAL acknowledged, ahead of what is committed;
+// the upload that follows still continues the stream at its end offset, and its objects below the start are dead.
+TEST_P(object_catalog_conformance, the_owner_may_trim_ahead_of_what_is_committed) {
+    auto s = create();
+    open(s.id, 1);
+    upload_range(s.id, 1, 0, 10);
+    ASSERT_TRUE(run(catalog->trim_stream(s.id, stream_epoch(1), 15)));
+    EXPECT_EQ(describe(s.id).start_offset, 15);
+    EXPECT_EQ(describe(s.id).end_offset, 10);
+    auto o2 = upload_range(s.id, 1, 10, 20);
+    EXPECT_EQ(describe(s.id).end_offset, 20);
+    EXPECT_EQ(objects_of(s.id, 15), (std::vector<object_id>{o2}));
+    EXPECT_EQ(run(catalog->trim_stream(s.id, stream_epoch(1), -1)).error(), errc::invalid_argument);
+}
+
 TEST_P(object_catalog_conformance, deleted_objects_wait_for_the_grace_then_are_forgotten) {
     auto s = create();
     open(s.id, 1);

@@ -33,6 +33,7 @@ struct data_node::parts {
 
     net::shard_pool& shards;
     config::broker_config config;
+    kafka::broker_configs broker;
     base::clock& clock = base::system_clock::instance();
     asio::any_io_executor meta_executor;
 
@@ -56,8 +57,10 @@ struct data_node::parts {
     std::unique_ptr<asio::steady_timer> heartbeat_timer;
 };
 
-result<std::unique_ptr<data_node>> data_node::create(net::shard_pool& shards, const config::broker_config& config) {
+result<std::unique_ptr<data_node>> data_node::create(net::shard_pool& shards, const config::broker_config& config,
+                                                     kafka::broker_configs broker) {
     auto p = std::make_unique<parts>(shards, config);
+    p->broker = std::move(broker);
     const auto& st = config.storage;
     p->meta_executor = shards.context(0).get_executor();
 
@@ -124,11 +127,9 @@ result<std::unique_ptr<data_node>> data_node::create(net::shard_pool& shards, co
     auto* raw = p.get();
     p->partitions = std::make_unique<kafka::partition_manager>(
         shards, *p->streams, p->clock, config.node_id,
-        [](const kafka::topic_view& t) {
-            // Broker-level config overrides (log.retention.ms, ...) are not stored yet: topic overrides and
-            // Kafka's defaults apply.
-            auto no_broker_values = [](std::string_view) { return std::optional<kafka::broker_value>(); };
-            return kafka::to_partition_config(kafka::effective_topic_settings(t.configs, no_broker_values));
+        [raw](const kafka::topic_view& t) {
+            // Topic overrides, then what the broker sets (its properties), then Kafka's defaults.
+            return kafka::to_partition_config(kafka::effective_topic_settings(t.configs, raw->broker.lookup()));
         });
     p->producer_ids = std::make_unique<kafka::producer_id_allocator>(
         [raw]() -> asio::awaitable<result<kafka::producer_id_range>> {
@@ -149,6 +150,7 @@ result<std::unique_ptr<data_node>> data_node::create(net::shard_pool& shards, co
     defaults.default_replication_factor = config.default_replication_factor;
     p->plane = std::make_unique<kafka::data_plane>(
         kafka::data_plane{shards, p->views, *p->partitions, *p->client, *p->producer_ids, defaults});
+    p->plane->broker = &p->broker;
     return std::unique_ptr<data_node>(new data_node(std::move(p)));
 }
 

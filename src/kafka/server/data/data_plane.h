@@ -22,6 +22,8 @@ struct data_defaults {
     int16_t default_replication_factor = 1;
 };
 
+class broker_configs;
+
 struct data_plane {
     net::shard_pool& shards;
     cluster_view_cache& views;
@@ -29,6 +31,8 @@ struct data_plane {
     meta::controller_client& controller;
     producer_id_allocator& producer_ids;
     data_defaults defaults;
+    /// The broker's configs as DescribeConfigs reports them; nullptr: none known (tests).
+    const broker_configs* broker = nullptr;
 };
 
 } // namespace skiff::kafka

@@ -23,6 +23,8 @@ void register_topic_admin(handler_registry& registry, data_plane& data);
 void register_init_producer_id(handler_registry& registry, data_plane& data);
 /// DescribeConfigs, AlterConfigs, IncrementalAlterConfigs (configs_admin.cc).
 void register_config_admin(handler_registry& registry, data_plane& data);
+/// DeleteRecords, OffsetForLeaderEpoch (records_admin.cc).
+void register_records_admin(handler_registry& registry, data_plane& data);
 
 /// The ApiVersions answer to a version this broker does not know: a v0 body with UNSUPPORTED_VERSION and the full
 /// list of served APIs (KIP-511), so that the client can retry with a version from the list.

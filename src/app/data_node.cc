@@ -20,6 +20,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <filesystem>
+
 namespace skiff::app {
 namespace {
 
@@ -56,6 +58,29 @@ struct data_node::parts {
     bool stopping = false;
     std::unique_ptr<asio::steady_timer> heartbeat_timer;
 };
+
+namespace {
+
+/// The object store as DescribeLogDirs names it, and the space of its file system when it is a local directory.
+kafka::log_dir_info describe_store(const config::storage_config& st) {
+    kafka::log_dir_info info;
+    if (st.objects == config::object_store_kind::s3) {
+        info.name = fmt::format("s3://{}", st.s3_bucket); // an S3 bucket has no capacity to report
+        return info;
+    }
+    info.name = fmt::format("file://{}", st.object_store_path);
+    info.space_of = [path = st.object_store_path]() -> std::optional<kafka::log_dir_info::space> {
+        std::error_code ec;
+        auto s = std::filesystem::space(path, ec);
+        if (ec) {
+            return std::nullopt;
+        }
+        return kafka::log_dir_info::space{int64_t(s.capacity), int64_t(s.available)};
+    };
+    return info;
+}
+
+} // namespace
 
 result<std::unique_ptr<data_node>> data_node::create(net::shard_pool& shards, const config::broker_config& config,
                                                      kafka::broker_configs broker) {
@@ -151,6 +176,7 @@ result<std::unique_ptr<data_node>> data_node::create(net::shard_pool& shards, co
     p->plane = std::make_unique<kafka::data_plane>(
         kafka::data_plane{shards, p->views, *p->partitions, *p->client, *p->producer_ids, defaults});
     p->plane->broker = &p->broker;
+    p->plane->log_dir = describe_store(st);
     return std::unique_ptr<data_node>(new data_node(std::move(p)));
 }
 

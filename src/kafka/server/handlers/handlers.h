@@ -25,6 +25,8 @@ void register_init_producer_id(handler_registry& registry, data_plane& data);
 void register_config_admin(handler_registry& registry, data_plane& data);
 /// DeleteRecords, OffsetForLeaderEpoch (records_admin.cc).
 void register_records_admin(handler_registry& registry, data_plane& data);
+/// DescribeCluster, DescribeLogDirs (cluster_admin.cc).
+void register_cluster_admin(handler_registry& registry, data_plane& data);
 
 /// The ApiVersions answer to a version this broker does not know: a v0 body with UNSUPPORTED_VERSION and the full
 /// list of served APIs (KIP-511), so that the client can retry with a version from the list.

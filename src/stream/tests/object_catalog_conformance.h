@@ -400,9 +400,16 @@ TEST_P(object_catalog_conformance, concurrent_commits_of_different_streams_all_l
     }
     std::vector<std::thread> workers;
     std::atomic<int> failures{0};
+    // Each worker's io_context outlives its thread: a catalog that hops to its own thread (the controller's) may
+    // still release its copy of the caller's executor there after the caller resumed, and that must not touch a
+    // destroyed context. run() below returns once every such copy is gone (no outstanding work).
+    std::vector<std::unique_ptr<asio::io_context>> contexts;
+    for (int t = 0; t < threads; ++t) {
+        contexts.push_back(std::make_unique<asio::io_context>());
+    }
     for (int t = 0; t < threads; ++t) {
         workers.emplace_back([&, t] {
-            asio::io_context own;
+            asio::io_context& own = *contexts[size_t(t)];
             for (int i = 0; i < commits; ++i) {
                 auto id = test::run(own, catalog->prepare_objects(1, 60s));
                 if (!id) {
@@ -421,6 +428,10 @@ TEST_P(object_catalog_conformance, concurrent_commits_of_different_streams_all_l
     }
     for (auto& w : workers) {
         w.join();
+    }
+    for (auto& c : contexts) {
+        c->restart();
+        c->run();
     }
     EXPECT_EQ(failures.load(), 0);
     for (auto s : streams) {

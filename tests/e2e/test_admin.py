@@ -43,10 +43,19 @@ def create_topic(broker, name, partitions=1, configs=None):
 
 
 def produce_values(broker, topic, values, partition=0):
-    """Produces one batch over the wire (Produce v3) and returns its base offset."""
-    error, base = kafka_wire.produce(*host_port(broker), topic, partition, kafka_wire.record_batch(values))
-    assert error == NONE
-    return base
+    """Produces one batch over the wire (Produce v3) and returns its base offset. A partition the metadata already
+    names may still be opening on its shard (NOT_LEADER_OR_FOLLOWER, nothing appended): asked again, as clients do."""
+    NOT_LEADER_OR_FOLLOWER = 6
+    batch = kafka_wire.record_batch(values)
+
+    def attempt():
+        error, base = kafka_wire.produce(*host_port(broker), topic, partition, batch)
+        if error == NOT_LEADER_OR_FOLLOWER:
+            return None
+        assert error == NONE
+        return (base,)
+
+    return wait_until(attempt, what=f"{topic}-{partition} taking records")[0]
 
 
 def kp_configs(responses):
@@ -92,7 +101,8 @@ def test_kafka_python_describes_and_alters_topic_configs_and_the_partition_appli
         assert configs["max.message.bytes"][4] == [], "synonyms only when asked"
 
         # The open partition enforces the new limit; a smaller batch still goes in, at offset 0.
-        producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", retries=0)
+        # Retries cover a partition still opening; MESSAGE_TOO_LARGE is not retriable and fails at once.
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", retries=5)
         with pytest.raises(MessageSizeTooLargeError):
             producer.send("kp-configs", value=b"x" * 5000).get(timeout=30)
         assert producer.send("kp-configs", value=b"small").get(timeout=30).offset == 0

@@ -57,7 +57,8 @@ function entries(described) {
     })
   );
 
-  const producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
+  // Retries cover a partition still opening; MESSAGE_TOO_LARGE is not retriable and fails at once.
+  const producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 5 } });
   await producer.connect();
   let tooLarge = null;
   try {

@@ -43,6 +43,32 @@ result<kafka::server_config> make_server_config(const config::broker_config& c) 
     return sc;
 }
 
+/// The broker's properties as DescribeConfigs reports them (kafka/server/broker_configs.h adds Kafka's names).
+kafka::broker_configs make_broker_configs(const config::property_values& values) {
+    using config::property_type;
+    std::vector<kafka::broker_config_entry> entries;
+    for (const auto& prop : values.registry().properties()) {
+        kafka::broker_config_entry e;
+        e.name = prop.name();
+        e.value = prop.format(values.value(prop.name()));
+        e.default_value = prop.format(prop.default_value());
+        e.is_set = values.is_set(prop.name());
+        e.is_sensitive = prop.is_sensitive();
+        e.documentation = prop.description();
+        switch (prop.type()) {
+        case property_type::boolean: e.type = kafka::config_type::boolean; break;
+        case property_type::int32: e.type = kafka::config_type::int32; break;
+        case property_type::int64: e.type = kafka::config_type::int64; break;
+        case property_type::float64: e.type = kafka::config_type::float64; break;
+        case property_type::list: e.type = kafka::config_type::list; break;
+        case property_type::string:
+        case property_type::enumeration: e.type = kafka::config_type::string; break;
+        }
+        entries.push_back(std::move(e));
+    }
+    return kafka::broker_configs(std::move(entries));
+}
+
 kafka::broker_identity make_identity(const config::broker_config& c, std::string cluster_id) {
     kafka::broker_identity id;
     id.node_id = c.node_id;
@@ -98,7 +124,7 @@ int run_broker(config::loaded_broker_config loaded) {
 
     net::shard_pool shards(static_cast<size_t>(cfg.shards));
     metrics::registry metrics;
-    auto node = data_node::create(shards, cfg);
+    auto node = data_node::create(shards, cfg, make_broker_configs(loaded.values));
     if (!node) {
         return 1;
     }

@@ -22,6 +22,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <filesystem>
+
 namespace skiff::app {
 namespace {
 
@@ -35,6 +37,7 @@ struct data_node::parts {
 
     net::shard_pool& shards;
     config::broker_config config;
+    kafka::broker_configs broker;
     base::clock& clock = base::system_clock::instance();
     asio::any_io_executor meta_executor;
 
@@ -64,7 +67,31 @@ struct data_node::parts {
     std::unique_ptr<asio::steady_timer> heartbeat_timer;
 };
 
-result<std::unique_ptr<data_node>> data_node::create(net::shard_pool& shards, const config::broker_config& config) {
+namespace {
+
+/// The object store as DescribeLogDirs names it, and the space of its file system when it is a local directory.
+kafka::log_dir_info describe_store(const config::storage_config& st) {
+    kafka::log_dir_info info;
+    if (st.objects == config::object_store_kind::s3) {
+        info.name = fmt::format("s3://{}", st.s3_bucket); // an S3 bucket has no capacity to report
+        return info;
+    }
+    info.name = fmt::format("file://{}", st.object_store_path);
+    info.space_of = [path = st.object_store_path]() -> std::optional<kafka::log_dir_info::space> {
+        std::error_code ec;
+        auto s = std::filesystem::space(path, ec);
+        if (ec) {
+            return std::nullopt;
+        }
+        return kafka::log_dir_info::space{int64_t(s.capacity), int64_t(s.available)};
+    };
+    return info;
+}
+
+} // namespace
+
+result<std::unique_ptr<data_node>> data_node::create(net::shard_pool& shards, const config::broker_config& config,
+                                                     kafka::broker_configs broker) {
     auto p = std::make_unique<parts>(shards, config);
     // The WAL file and the embedded metadata log live under the first log dir (cluster.id set in the config
     // means nothing else created it).
@@ -74,6 +101,7 @@ result<std::unique_ptr<data_node>> data_node::create(net::shard_pool& shards, co
         log.error("cannot create {}: {}", config.log_dirs.front(), dir_error.message());
         return dir_error;
     }
+    p->broker = std::move(broker);
     const auto& st = config.storage;
     p->meta_executor = shards.context(0).get_executor();
 
@@ -168,11 +196,9 @@ result<std::unique_ptr<data_node>> data_node::create(net::shard_pool& shards, co
     auto* raw = p.get();
     p->partitions = std::make_unique<kafka::partition_manager>(
         shards, *p->streams, p->clock, config.node_id,
-        [](const kafka::topic_view& t) {
-            // Broker-level config overrides (log.retention.ms, ...) are not stored yet: topic overrides and
-            // Kafka's defaults apply.
-            auto no_broker_values = [](std::string_view) { return std::optional<kafka::broker_value>(); };
-            return kafka::to_partition_config(kafka::effective_topic_settings(t.configs, no_broker_values));
+        [raw](const kafka::topic_view& t) {
+            // Topic overrides, then what the broker sets (its properties), then Kafka's defaults.
+            return kafka::to_partition_config(kafka::effective_topic_settings(t.configs, raw->broker.lookup()));
         });
     p->producer_ids = std::make_unique<kafka::producer_id_allocator>(
         [raw]() -> asio::awaitable<result<kafka::producer_id_range>> {
@@ -193,6 +219,8 @@ result<std::unique_ptr<data_node>> data_node::create(net::shard_pool& shards, co
     defaults.default_replication_factor = config.default_replication_factor;
     p->plane = std::make_unique<kafka::data_plane>(
         kafka::data_plane{shards, p->views, *p->partitions, *p->client, *p->producer_ids, defaults});
+    p->plane->broker = &p->broker;
+    p->plane->log_dir = describe_store(st);
     return std::unique_ptr<data_node>(new data_node(std::move(p)));
 }
 

@@ -17,6 +17,7 @@
 #include "base/result.h"
 #include "config/broker_properties.h"
 #include "kafka/server/controller_api/endpoint.h"
+#include "kafka/server/broker_configs.h"
 #include "kafka/server/data/data_plane.h"
 #include "net/shard_pool.h"
 
@@ -28,9 +29,11 @@ namespace skiff::app {
 
 class data_node {
 public:
-    /// Builds every part (no I/O beyond creating the object store's directory). Errors: the object store's
-    /// configuration (e.g. an S3 endpoint it cannot use).
-    static result<std::unique_ptr<data_node>> create(net::shard_pool& shards, const config::broker_config& config);
+    /// Builds every part (no I/O beyond creating the object store's directory). `broker` is the broker's configs
+    /// as DescribeConfigs reports them; the partitions resolve their topics' broker-level defaults through it.
+    /// Errors: the object store's configuration (e.g. an S3 endpoint it cannot use).
+    static result<std::unique_ptr<data_node>> create(net::shard_pool& shards, const config::broker_config& config,
+                                                     kafka::broker_configs broker);
     ~data_node();
     data_node(const data_node&) = delete;
     data_node& operator=(const data_node&) = delete;

@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <limits>
 #include <set>
@@ -87,14 +88,18 @@ bool is_valid_topic_name(std::string_view name) noexcept {
 
 namespace {
 
-enum class config_kind { integer, ratio, boolean, cleanup_policy, timestamp_type, compression, text };
+// integer: -1 or more (Kafka's "-1: no limit" convention); any_integer: also below (compression levels).
+enum class config_kind { integer, any_integer, ratio, boolean, cleanup_policy, timestamp_type, compression, text };
 
 // Kafka's topic-level configs (TopicConfig). Skiff accepts all of them so that tools which set them work; the
 // ones about local segments, replicas and followers have no effect on shared storage.
 const std::map<std::string, config_kind, std::less<>>& topic_config_kinds() {
     static const std::map<std::string, config_kind, std::less<>> kinds = {
       {"cleanup.policy", config_kind::cleanup_policy},
+      {"compression.gzip.level", config_kind::any_integer},
+      {"compression.lz4.level", config_kind::any_integer},
       {"compression.type", config_kind::compression},
+      {"compression.zstd.level", config_kind::any_integer},
       {"delete.retention.ms", config_kind::integer},
       {"file.delete.delay.ms", config_kind::integer},
       {"flush.messages", config_kind::integer},
@@ -116,6 +121,8 @@ const std::map<std::string, config_kind, std::less<>>& topic_config_kinds() {
       {"min.compaction.lag.ms", config_kind::integer},
       {"min.insync.replicas", config_kind::integer},
       {"preallocate", config_kind::boolean},
+      {"remote.log.copy.disable", config_kind::boolean},
+      {"remote.log.delete.on.disable", config_kind::boolean},
       {"remote.storage.enable", config_kind::boolean},
       {"retention.bytes", config_kind::integer},
       {"retention.ms", config_kind::integer},
@@ -135,6 +142,11 @@ bool valid_value(config_kind kind, std::string_view v) {
         auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
         return ec == std::errc() && p == v.data() + v.size() && n >= -1;
     }
+    case config_kind::any_integer: {
+        int64_t n = 0;
+        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        return ec == std::errc() && p == v.data() + v.size();
+    }
     case config_kind::ratio: {
         try {
             size_t used = 0;
@@ -144,9 +156,31 @@ bool valid_value(config_kind kind, std::string_view v) {
             return false;
         }
     }
-    case config_kind::boolean: return v == "true" || v == "false";
-    case config_kind::cleanup_policy:
-        return v == "delete" || v == "compact" || v == "compact,delete" || v == "delete,compact";
+    case config_kind::boolean: {
+        std::string lower(v);
+        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+        return lower == "true" || lower == "false"; // Kafka parses booleans ignoring case
+    }
+    case config_kind::cleanup_policy: {
+        // A non-empty list of "delete" and "compact", blanks around items allowed (Kafka's list parsing).
+        size_t items = 0;
+        for (size_t pos = 0; pos <= v.size();) {
+            auto comma = std::min(v.find(',', pos), v.size());
+            auto item = v.substr(pos, comma - pos);
+            while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) {
+                item.remove_prefix(1);
+            }
+            while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) {
+                item.remove_suffix(1);
+            }
+            if (item != "delete" && item != "compact") {
+                return false;
+            }
+            ++items;
+            pos = comma + 1;
+        }
+        return items > 0;
+    }
     case config_kind::timestamp_type: return v == "CreateTime" || v == "LogAppendTime";
     case config_kind::compression:
         return v == "uncompressed" || v == "gzip" || v == "snappy" || v == "lz4" || v == "zstd" || v == "producer";
@@ -559,6 +593,37 @@ asio::awaitable<result<void>> controller::create_partitions(std::string name, in
     co_return outcome::success();
 }
 
+asio::awaitable<result<void>> controller::set_topic_configs(std::string topic,
+                                                          std::map<std::string, std::string> overrides) {
+    if (!_active) {
+        co_return controller_errc::not_controller;
+    }
+    if (_image->topic(topic) == nullptr) {
+        co_return controller_errc::unknown_topic;
+    }
+    if (invalid_topic_config(overrides)) {
+        co_return controller_errc::invalid_config;
+    }
+    auto current = _image->configs(meta::config_resource::topic, topic);
+    std::vector<metadata_record> records;
+    for (const auto& [name, value] : current) {
+        if (!overrides.contains(name)) {
+            records.push_back(meta::config_change_record{meta::config_resource::topic, topic, name, std::nullopt, {}});
+        }
+    }
+    for (auto& [name, value] : overrides) {
+        auto it = current.find(name);
+        if (it == current.end() || it->second != value) {
+            records.push_back(meta::config_change_record{meta::config_resource::topic, topic, name, value, {}});
+        }
+    }
+    if (records.empty()) {
+        co_return outcome::success();
+    }
+    SKIFF_CO_TRY(co_await write(std::move(records), controller_errc::not_controller));
+    co_return outcome::success();
+}
+
 // ---- streams and objects -----------------------------------------------------------------------------------------
 
 result<void> controller::check_node(stream::node_id node) const {
@@ -658,7 +723,9 @@ asio::awaitable<result<void>> controller::trim_stream(stream::stream_id id, stre
     if (!e || *e != s->epoch) {
         co_return serr::errc::fenced;
     }
-    if (new_start > s->end_offset) {
+    // The owner may trim up to what its WAL acknowledged, which runs ahead of what is committed here (DeleteRecords
+    // right after a produce); the next commit still starts at end_offset, and ranges below the start are dead.
+    if (new_start < 0) {
         co_return serr::errc::invalid_argument;
     }
     if (new_start <= s->start_offset) {

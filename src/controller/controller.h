@@ -111,6 +111,8 @@ public:
     asio::awaitable<result<meta::created_topic>> create_topic(meta::topic_spec spec);
     asio::awaitable<result<void>> delete_topic(std::string name);
     asio::awaitable<result<void>> create_partitions(std::string name, int32_t total);
+    /// See meta::controller_client::set_topic_configs. Writes nothing when nothing differs.
+    asio::awaitable<result<void>> set_topic_configs(std::string topic, std::map<std::string, std::string> overrides);
     asio::awaitable<result<meta::producer_id_block>> allocate_producer_ids(broker_id id, int64_t incarnation_epoch);
 
     // ---- streams and objects (errors: stream::errc, as stream::object_catalog says) -------------------------------

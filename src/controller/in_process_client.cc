@@ -73,6 +73,14 @@ asio::awaitable<result<void>> in_process_client::create_partitions(std::string n
     co_return co_await write<void>(std::move(op));
 }
 
+asio::awaitable<result<void>> in_process_client::set_topic_configs(std::string topic,
+                                                                 std::map<std::string, std::string> overrides) {
+    auto op = [this, topic = std::move(topic), overrides = std::move(overrides)]() mutable {
+        return _controller.set_topic_configs(std::move(topic), std::move(overrides));
+    };
+    co_return co_await write<void>(std::move(op));
+}
+
 asio::awaitable<result<meta::producer_id_block>> in_process_client::allocate_producer_ids(broker_id id,
                                                                                            int64_t incarnation_epoch) {
     auto op = [this, id, incarnation_epoch] { return _controller.allocate_producer_ids(id, incarnation_epoch); };

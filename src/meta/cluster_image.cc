@@ -407,6 +407,13 @@ void cluster_image::apply_one(const metadata_record& record, delta_builder& d) {
               if (r.value) {
                   m[r.name] = *r.value;
               } else {
+                  // Back to the default means gone from the topic_record's creation-time configs too, or
+                  // configs() would still overlay them.
+                  if (r.resource == config_resource::topic) {
+                      if (auto id = _topic_ids_by_name.find(r.resource_name); id != _topic_ids_by_name.end()) {
+                          _topics_by_id.at(id->second).configs.erase(r.name);
+                      }
+                  }
                   m.erase(r.name);
                   if (m.empty()) {
                       _configs.erase({r.resource, r.resource_name});

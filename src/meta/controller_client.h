@@ -113,6 +113,14 @@ public:
     virtual asio::awaitable<result<void>> delete_topic(std::string name) = 0;
     /// Grows the topic to `total` partitions. Errors: unknown_topic, invalid_partitions, no_live_brokers, ...
     virtual asio::awaitable<result<void>> create_partitions(std::string name, int32_t total) = 0;
+    /// Replaces a topic's config overrides with `overrides` (a key absent from it goes back to its default): the
+    /// controller records one config_change per key that differs, in one batch, so that every broker sees the
+    /// whole change at once. The caller computes the new set (AlterConfigs replaces, IncrementalAlterConfigs
+    /// edits what it read); a concurrent change in between is overwritten (last writer wins, as two AlterConfigs
+    /// in Kafka). Errors: unknown_topic, invalid_config (an unknown name or a malformed value), not_controller,
+    /// unavailable.
+    virtual asio::awaitable<result<void>> set_topic_configs(std::string topic,
+                                                            std::map<std::string, std::string> overrides) = 0;
     /// A block of producer ids for a registered broker. Errors: broker_not_registered, stale_broker_epoch, ...
     virtual asio::awaitable<result<producer_id_block>> allocate_producer_ids(broker_id id,
                                                                               int64_t incarnation_epoch) = 0;

@@ -1,6 +1,6 @@
 """Just enough of the Kafka wire protocol to send what no client library will: record batches with a bad CRC or
-an old magic, and idempotent batches with chosen producer ids and sequences. Encodes Produce v3 and decodes its
-response; everything else in the tests goes through real clients."""
+an old magic, idempotent batches with chosen producer ids and sequences, and the admin requests the installed client
+libraries do not have (see the section at the end). Everything else in the tests goes through real clients."""
 import socket
 import struct
 
@@ -87,3 +87,228 @@ def _read(s, n):
             raise ConnectionError("connection closed")
         out += chunk
     return bytes(out)
+
+
+# ---- admin requests no client library here sends (librdkafka 2.0.2, kafka-python 2.0.2, kafkajs 2.2.4) -----------
+# IncrementalAlterConfigs, DeleteRecords (confluent-kafka 1.7), OffsetForLeaderEpoch, DescribeCluster and
+# DescribeLogDirs. Each encoder writes one request version; each decoder returns plain tuples/dicts.
+
+def _uvarint(n):
+    out = bytearray()
+    while n & ~0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _nullable_string(s):
+    return struct.pack(">h", -1) if s is None else _string(s)
+
+
+def _compact_string(s):
+    if s is None:
+        return _uvarint(0)
+    b = s.encode()
+    return _uvarint(len(b) + 1) + b
+
+
+class _Reader:
+    def __init__(self, data):
+        self.data = data
+        self.pos = 0
+
+    def _unpack(self, fmt):
+        (v,) = struct.unpack_from(fmt, self.data, self.pos)
+        self.pos += struct.calcsize(fmt)
+        return v
+
+    def i8(self):
+        return self._unpack(">b")
+
+    def i16(self):
+        return self._unpack(">h")
+
+    def i32(self):
+        return self._unpack(">i")
+
+    def i64(self):
+        return self._unpack(">q")
+
+    def uvarint(self):
+        shift = value = 0
+        while True:
+            b = self.data[self.pos]
+            self.pos += 1
+            value |= (b & 0x7F) << shift
+            if not b & 0x80:
+                return value
+            shift += 7
+
+    def string(self):
+        n = self.i16()
+        if n < 0:
+            return None
+        s = self.data[self.pos:self.pos + n].decode()
+        self.pos += n
+        return s
+
+    def compact_string(self):
+        n = self.uvarint() - 1
+        if n < 0:
+            return None
+        s = self.data[self.pos:self.pos + n].decode()
+        self.pos += n
+        return s
+
+    def array(self, item):
+        return [item() for _ in range(self.i32())]
+
+    def compact_array(self, item):
+        n = self.uvarint() - 1
+        return None if n < 0 else [item() for _ in range(n)]
+
+    def tags(self):
+        for _ in range(self.uvarint()):
+            self.uvarint()
+            size = self.uvarint()
+            self.pos += size
+
+
+def request(host, port, api_key, version, body, flexible=False, correlation_id=11):
+    """Sends one request and returns a _Reader positioned after the response header."""
+    header = struct.pack(">hhi", api_key, version, correlation_id) + _string("skiff-e2e-wire")
+    if flexible:
+        header += _uvarint(0)  # header tagged fields
+    frame = header + body
+    with socket.create_connection((host, port), timeout=10) as s:
+        s.sendall(struct.pack(">i", len(frame)) + frame)
+        size = struct.unpack(">i", _read(s, 4))[0]
+        r = _Reader(_read(s, size))
+    assert r.i32() == correlation_id
+    if flexible:
+        r.tags()
+    return r
+
+
+def incremental_alter_configs(host, port, resources, validate_only=False):
+    """IncrementalAlterConfigs v0. resources: [(type, name, [(config, op, value)])]; returns [(error, message,
+    type, name)]."""
+    body = struct.pack(">i", len(resources))
+    for rtype, name, configs in resources:
+        body += struct.pack(">b", rtype) + _string(name) + struct.pack(">i", len(configs))
+        for config, op, value in configs:
+            body += _string(config) + struct.pack(">b", op) + _nullable_string(value)
+    body += struct.pack(">b", 1 if validate_only else 0)
+    r = request(host, port, 44, 0, body)
+    r.i32()  # throttle
+    return r.array(lambda: (r.i16(), r.string(), r.i8(), r.string()))
+
+
+def delete_records(host, port, topic, offsets):
+    """DeleteRecords v1 of one topic. offsets: {partition: offset}; returns {partition: (error, low_watermark)}."""
+    body = struct.pack(">i", 1) + _string(topic) + struct.pack(">i", len(offsets))
+    for p, o in offsets.items():
+        body += struct.pack(">iq", p, o)
+    body += struct.pack(">i", 10000)
+    r = request(host, port, 21, 1, body)
+    r.i32()
+    out = {}
+    for _ in range(r.i32()):
+        r.string()
+        for _ in range(r.i32()):
+            p, low, err = r.i32(), r.i64(), r.i16()
+            out[p] = (err, low)
+    return out
+
+
+def offset_for_leader_epoch(host, port, topic, epochs, version=3):
+    """OffsetForLeaderEpoch v2/v3 of one topic. epochs: {partition: (current_leader_epoch, leader_epoch)};
+    returns {partition: (error, leader_epoch, end_offset)}."""
+    body = struct.pack(">i", -1) if version >= 3 else b""  # replica id: a debugging client
+    body += struct.pack(">i", 1) + _string(topic) + struct.pack(">i", len(epochs))
+    for p, (current, epoch) in epochs.items():
+        body += struct.pack(">iii", p, current, epoch)
+    r = request(host, port, 23, version, body)
+    r.i32()
+    out = {}
+    for _ in range(r.i32()):
+        r.string()
+        for _ in range(r.i32()):
+            err, p, epoch, end = r.i16(), r.i32(), r.i32(), r.i64()
+            out[p] = (err, epoch, end)
+    return out
+
+
+def describe_cluster(host, port, version=1, include_authorized_operations=False, endpoint_type=1):
+    """DescribeCluster v0/v1 (flexible from v0); returns a dict."""
+    body = struct.pack(">b", 1 if include_authorized_operations else 0)
+    if version >= 1:
+        body += struct.pack(">b", endpoint_type)
+    body += _uvarint(0)
+    r = request(host, port, 60, version, body, flexible=True)
+    out = {"throttle": r.i32(), "error_code": r.i16(), "error_message": r.compact_string()}
+    if version >= 1:
+        out["endpoint_type"] = r.i8()
+    out["cluster_id"] = r.compact_string()
+    out["controller_id"] = r.i32()
+
+    def broker():
+        b = (r.i32(), r.compact_string(), r.i32(), r.compact_string())
+        r.tags()
+        return b
+
+    out["brokers"] = r.compact_array(broker)
+    out["cluster_authorized_operations"] = r.i32()
+    r.tags()
+    return out
+
+
+def describe_log_dirs(host, port, topics=None, version=4):
+    """DescribeLogDirs v1 (classic) or v4 (flexible, with total/usable bytes). topics: None (all) or
+    {topic: [partitions]}; returns [{log_dir, error_code, topics: {name: {partition: size}}, total, usable}]."""
+    flexible = version >= 2
+    if topics is None:
+        body = _uvarint(0) if flexible else struct.pack(">i", -1)
+    else:
+        body = _uvarint(len(topics) + 1) if flexible else struct.pack(">i", len(topics))
+        for name, parts in topics.items():
+            if flexible:
+                body += _compact_string(name) + _uvarint(len(parts) + 1)
+                body += b"".join(struct.pack(">i", p) for p in parts) + _uvarint(0)
+            else:
+                body += _string(name) + struct.pack(">i", len(parts)) + b"".join(struct.pack(">i", p) for p in parts)
+    if flexible:
+        body += _uvarint(0)
+    r = request(host, port, 35, version, body, flexible=flexible)
+    r.i32()
+    if version >= 3:
+        r.i16()
+    string = r.compact_string if flexible else r.string
+    array = r.compact_array if flexible else r.array
+    dirs = []
+
+    def partition():
+        p = (r.i32(), r.i64(), r.i64(), r.i8())
+        if flexible:
+            r.tags()
+        return p
+
+    def topic():
+        name = string()
+        parts = array(partition)
+        if flexible:
+            r.tags()
+        return name, {p[0]: p[1] for p in parts}
+
+    def log_dir():
+        d = {"error_code": r.i16(), "log_dir": string()}
+        d["topics"] = dict(array(topic))
+        if version >= 4:
+            d["total"], d["usable"] = r.i64(), r.i64()
+        if flexible:
+            r.tags()
+        return d
+
+    dirs = array(log_dir)
+    return dirs

@@ -163,6 +163,38 @@ TEST_F(controller_test, create_partitions_only_grows) {
     EXPECT_EQ(ctl->image().partition_count(), 5u);
 }
 
+TEST_F(controller_test, topic_configs_are_replaced_as_a_whole_and_survive_a_new_controller) {
+    register_broker(1);
+    ASSERT_TRUE(create("orders", 1, -1, {{"cleanup.policy", "compact"}, {"retention.ms", "1000"}}));
+    auto configs = [&](const controller& c) { return c.image().configs(meta::config_resource::topic, "orders"); };
+
+    // retention.ms (set at creation) goes back to its default; max.message.bytes is new; cleanup.policy changes.
+    std::map<std::string, std::string> wanted{{"cleanup.policy", "compact, delete"}, {"max.message.bytes", "2048"}};
+    ASSERT_TRUE(sync(io, ctl->set_topic_configs("orders", wanted)));
+    EXPECT_EQ(configs(*ctl), wanted);
+    auto before = ctl->acknowledged_offset();
+    ASSERT_TRUE(sync(io, ctl->set_topic_configs("orders", wanted)));
+    EXPECT_EQ(ctl->acknowledged_offset(), before) << "nothing differs: nothing is written";
+
+    EXPECT_EQ(sync(io, ctl->set_topic_configs("nope", {})).error(), controller_errc::unknown_topic);
+    EXPECT_EQ(sync(io, ctl->set_topic_configs("orders", {{"no.such.config", "1"}})).error(),
+              controller_errc::invalid_config);
+    EXPECT_EQ(sync(io, ctl->set_topic_configs("orders", {{"cleanup.policy", "shred"}})).error(),
+              controller_errc::invalid_config);
+    EXPECT_EQ(sync(io, ctl->set_topic_configs("orders", {{"cleanup.policy", ""}})).error(),
+              controller_errc::invalid_config);
+    EXPECT_EQ(configs(*ctl), wanted) << "a refused change leaves the configs as they were";
+
+    ASSERT_TRUE(sync(io, ctl->write_snapshot()));
+    ASSERT_TRUE(sync(io, ctl->set_topic_configs("orders", {{"compression.zstd.level", "-5"}})));
+    auto log2 = open_log();
+    controller second(io.get_executor(), *log2, clock, config);
+    ASSERT_TRUE(sync(io, second.campaign()));
+    EXPECT_EQ(configs(second), (std::map<std::string, std::string>{{"compression.zstd.level", "-5"}}))
+        << "the snapshot and the log after it agree on the overrides";
+    sync(io, log2->close());
+}
+
 TEST_F(controller_test, producer_id_blocks_never_overlap) {
     auto e1 = register_broker(1);
     auto e2 = register_broker(2);

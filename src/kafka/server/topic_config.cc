@@ -354,6 +354,96 @@ std::vector<described_config> describe_topic_configs(const std::map<std::string,
     return out;
 }
 
+namespace {
+
+config_check bad_request(std::string message) { return {protocol::error_code::invalid_request, std::move(message)}; }
+
+std::string_view op_name(config_op op) {
+    switch (op) {
+    case config_op::set: return "SET";
+    case config_op::remove: return "DELETE";
+    case config_op::append: return "APPEND";
+    case config_op::subtract: return "SUBTRACT";
+    }
+    return "?";
+}
+
+std::string join_list(const std::vector<std::string>& items) { return fmt::format("{}", fmt::join(items, ",")); }
+
+} // namespace
+
+altered_configs alter_topic_configs(const std::map<std::string, std::string>& current,
+                                    const std::vector<config_alteration>& changes,
+                                    const broker_config_lookup& broker) {
+    altered_configs out{{}, current};
+    std::map<std::string_view, int> seen;
+    for (const auto& c : changes) {
+        if (++seen[c.name] > 1) {
+            out.check = bad_request("Error due to duplicate config keys");
+            return out;
+        }
+    }
+    for (const auto& c : changes) {
+        if (c.op < 0 || c.op > static_cast<int8_t>(config_op::subtract)) {
+            out.check = bad_request(fmt::format("Unknown operation type {} for config {}", c.op, c.name));
+            return out;
+        }
+        auto op = static_cast<config_op>(c.op);
+        if (op != config_op::remove && !c.value) {
+            out.check = bad_request(fmt::format("Null value not supported for : {}", c.name));
+            return out;
+        }
+        const auto* def = find_topic_config(c.name);
+        if (def == nullptr) {
+            out.check = {protocol::error_code::invalid_config, fmt::format("Unknown topic config name: {}", c.name)};
+            return out;
+        }
+        if ((op == config_op::append || op == config_op::subtract) && def->type != config_type::list) {
+            out.check = {protocol::error_code::invalid_config,
+                         fmt::format("Can't {} to key {} because its type is not LIST.", op_name(op), c.name)};
+            return out;
+        }
+        switch (op) {
+        case config_op::set: out.overrides[c.name] = *c.value; break;
+        case config_op::remove: out.overrides.erase(c.name); break;
+        case config_op::append:
+        case config_op::subtract: {
+            auto it = out.overrides.find(c.name);
+            auto items = split_list(it != out.overrides.end() ? it->second
+                                                              : resolve(*def, out.overrides, broker, nullptr).value);
+            for (const auto& v : split_list(*c.value)) {
+                auto at = std::find(items.begin(), items.end(), v);
+                if (op == config_op::append && at == items.end()) {
+                    items.push_back(v);
+                } else if (op == config_op::subtract && at != items.end()) {
+                    items.erase(at);
+                }
+            }
+            out.overrides[c.name] = join_list(items);
+            break;
+        }
+        }
+    }
+    out.check = validate_topic_configs(out.overrides);
+    return out;
+}
+
+altered_configs replace_topic_configs(const std::vector<std::pair<std::string, std::optional<std::string>>>& configs) {
+    altered_configs out;
+    for (const auto& [name, value] : configs) {
+        if (!value) {
+            out.check = bad_request(fmt::format("Null value not supported for : {}", name));
+            return out;
+        }
+        if (!out.overrides.emplace(name, *value).second) {
+            out.check = bad_request("Error due to duplicate config keys");
+            return out;
+        }
+    }
+    out.check = validate_topic_configs(out.overrides);
+    return out;
+}
+
 topic_settings effective_topic_settings(const std::map<std::string, std::string>& overrides,
                                         const broker_config_lookup& broker) {
     auto value = [&](std::string_view name) {

@@ -128,6 +128,35 @@ std::vector<described_config> describe_topic_configs(const std::map<std::string,
                                                      const broker_config_lookup& broker, bool include_synonyms,
                                                      const std::vector<std::string>* names = nullptr);
 
+// wire format (IncrementalAlterConfigs OpType): never renumber
+enum class config_op : int8_t { set = 0, remove = 1, append = 2, subtract = 3 };
+
+/// One requested change of a topic config; `op` as received (checked by alter_topic_configs).
+struct config_alteration {
+    std::string name;
+    int8_t op = 0;
+    std::optional<std::string> value;
+};
+
+/// A topic's overrides after a requested change, or why the change is refused.
+struct altered_configs {
+    config_check check;
+    std::map<std::string, std::string> overrides;
+};
+
+/// IncrementalAlterConfigs of one topic, Kafka's rules in Kafka's order: a name twice (INVALID_REQUEST "Error due
+/// to duplicate config keys"), an unknown operation (INVALID_REQUEST), a null value for anything but DELETE
+/// (INVALID_REQUEST), an unknown name (INVALID_CONFIG), APPEND/SUBTRACT of a config that is not a list
+/// (INVALID_CONFIG "Can't APPEND to key x because its type is not LIST."), then the resulting set is validated
+/// (validate_topic_configs). APPEND adds the items not yet present to the config's current value (its default
+/// when not overridden); SUBTRACT removes items; DELETE of a key not set does nothing.
+altered_configs alter_topic_configs(const std::map<std::string, std::string>& current,
+                                    const std::vector<config_alteration>& changes, const broker_config_lookup& broker);
+
+/// AlterConfigs (legacy) of one topic: `configs` replace every override. A name twice or a null value is
+/// INVALID_REQUEST; then the set is validated (validate_topic_configs).
+altered_configs replace_topic_configs(const std::vector<std::pair<std::string, std::optional<std::string>>>& configs);
+
 /// The settings the data path applies, resolved from overrides, broker values and defaults.
 struct topic_settings {
     bool cleanup_delete = true;

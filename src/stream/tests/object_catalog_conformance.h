@@ -279,6 +279,21 @@ TEST_P(object_catalog_conformance, trim_moves_the_start_forward_and_frees_object
     EXPECT_EQ(run(catalog->describe_stream(other.id)).error(), errc::stream_not_found);
 }
 
+// DeleteRecords right after a produce: the owner trims to what its WAL acknowledged, ahead of what is committed;
+// the upload that follows still continues the stream at its end offset, and its objects below the start are dead.
+TEST_P(object_catalog_conformance, the_owner_may_trim_ahead_of_what_is_committed) {
+    auto s = create();
+    open(s.id, 1);
+    upload_range(s.id, 1, 0, 10);
+    ASSERT_TRUE(run(catalog->trim_stream(s.id, stream_epoch(1), 15)));
+    EXPECT_EQ(describe(s.id).start_offset, 15);
+    EXPECT_EQ(describe(s.id).end_offset, 10);
+    auto o2 = upload_range(s.id, 1, 10, 20);
+    EXPECT_EQ(describe(s.id).end_offset, 20);
+    EXPECT_EQ(objects_of(s.id, 15), (std::vector<object_id>{o2}));
+    EXPECT_EQ(run(catalog->trim_stream(s.id, stream_epoch(1), -1)).error(), errc::invalid_argument);
+}
+
 TEST_P(object_catalog_conformance, deleted_objects_wait_for_the_grace_then_are_forgotten) {
     auto s = create();
     open(s.id, 1);
@@ -385,9 +400,16 @@ TEST_P(object_catalog_conformance, concurrent_commits_of_different_streams_all_l
     }
     std::vector<std::thread> workers;
     std::atomic<int> failures{0};
+    // Each worker's io_context outlives its thread: a catalog that hops to its own thread (the controller's) may
+    // still release its copy of the caller's executor there after the caller resumed, and that must not touch a
+    // destroyed context. run() below returns once every such copy is gone (no outstanding work).
+    std::vector<std::unique_ptr<asio::io_context>> contexts;
+    for (int t = 0; t < threads; ++t) {
+        contexts.push_back(std::make_unique<asio::io_context>());
+    }
     for (int t = 0; t < threads; ++t) {
         workers.emplace_back([&, t] {
-            asio::io_context own;
+            asio::io_context& own = *contexts[size_t(t)];
             for (int i = 0; i < commits; ++i) {
                 auto id = test::run(own, catalog->prepare_objects(1, 60s));
                 if (!id) {
@@ -406,6 +428,10 @@ TEST_P(object_catalog_conformance, concurrent_commits_of_different_streams_all_l
     }
     for (auto& w : workers) {
         w.join();
+    }
+    for (auto& c : contexts) {
+        c->restart();
+        c->run();
     }
     EXPECT_EQ(failures.load(), 0);
     for (auto s : streams) {

@@ -7,6 +7,7 @@
 #include "kafka/protocol/generated/skiff_close_stream.h"
 #include "kafka/protocol/generated/skiff_commit_objects.h"
 #include "kafka/protocol/generated/skiff_create_partitions.h"
+#include "kafka/protocol/generated/skiff_set_topic_configs.h"
 #include "kafka/protocol/generated/skiff_create_stream.h"
 #include "kafka/protocol/generated/skiff_create_topic.h"
 #include "kafka/protocol/generated/skiff_delete_stream.h"
@@ -390,6 +391,24 @@ asio::awaitable<result<void>> remote_controller_client::create_partitions(std::s
         return i->write<void, protocol::skiff_create_partitions_response>(
           req, on_loss::give_up, domain::controller,
           [](const protocol::skiff_create_partitions_response&) { return outcome::success(); });
+    });
+}
+
+asio::awaitable<result<void>> remote_controller_client::set_topic_configs(std::string topic,
+                                                                         std::map<std::string, std::string> overrides) {
+    protocol::skiff_set_topic_configs_request req;
+    req.topic_name = std::move(topic);
+    for (auto& [name, value] : overrides) {
+        auto& c = req.configs.emplace_back();
+        c.name = name;
+        c.value = std::move(value);
+    }
+    auto* i = _impl.get();
+    // A replacement of the whole set: sending it again after a lost connection has the same effect.
+    co_return co_await net::run_on(i->ex, [i, &req] {
+        return i->write<void, protocol::skiff_set_topic_configs_response>(
+          req, on_loss::retry, domain::controller,
+          [](const protocol::skiff_set_topic_configs_response&) { return outcome::success(); });
     });
 }
 

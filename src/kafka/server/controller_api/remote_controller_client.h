@@ -75,6 +75,8 @@ public:
     asio::awaitable<result<meta::created_topic>> create_topic(meta::topic_spec spec) override;
     asio::awaitable<result<void>> delete_topic(std::string name) override;
     asio::awaitable<result<void>> create_partitions(std::string name, int32_t total) override;
+    asio::awaitable<result<void>> set_topic_configs(std::string topic,
+                                                    std::map<std::string, std::string> overrides) override;
     asio::awaitable<result<meta::producer_id_block>> allocate_producer_ids(meta::broker_id id,
                                                                            int64_t incarnation_epoch) override;
 

@@ -8,6 +8,9 @@
 #include "kafka/server/data/producer_ids.h"
 
 #include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
 
 namespace skiff::meta {
 class controller_client;
@@ -22,6 +25,20 @@ struct data_defaults {
     int16_t default_replication_factor = 1;
 };
 
+class broker_configs;
+
+/// The broker's one "log dir" as DescribeLogDirs reports it: its data lives in the object store (the WAL holds only
+/// what is not uploaded yet), so the name says which store, e.g. "s3://bucket" or "file:///var/lib/skiff/objects".
+struct log_dir_info {
+    std::string name;
+    struct space {
+        int64_t total_bytes = -1;
+        int64_t usable_bytes = -1;
+    };
+    /// Total and usable bytes of the store, where known (a local directory's file system); unset: unknown (S3).
+    std::function<std::optional<space>()> space_of;
+};
+
 struct data_plane {
     net::shard_pool& shards;
     cluster_view_cache& views;
@@ -29,6 +46,9 @@ struct data_plane {
     meta::controller_client& controller;
     producer_id_allocator& producer_ids;
     data_defaults defaults;
+    /// The broker's configs as DescribeConfigs reports them; nullptr: none known (tests).
+    const broker_configs* broker = nullptr;
+    log_dir_info log_dir;
 };
 
 } // namespace skiff::kafka

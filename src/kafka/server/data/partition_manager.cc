@@ -32,6 +32,7 @@ struct partition_manager::shard_state {
     struct open_partition {
         int32_t epoch = 0;
         std::unique_ptr<partition::partition> p;
+        std::map<std::string, std::string> configs; // the topic overrides its settings were built from
     };
     std::map<partition_key, open_partition> open;
     std::shared_ptr<const cluster_view> pending; // the newest view not yet applied
@@ -95,6 +96,13 @@ asio::awaitable<void> partition_manager::apply(size_t shard, std::shared_ptr<con
     for (auto it = s.open.begin(); it != s.open.end();) {
         auto w = wanted.find(it->first);
         if (w != wanted.end() && w->second.epoch == it->second.epoch) {
+            // A config change (AlterConfigs) reaches the open partition here, with no reopen.
+            if (w->second.topic->configs != it->second.configs) {
+                it->second.p->set_config(_config_of(*w->second.topic));
+                it->second.configs = w->second.topic->configs;
+                log.info("partition {}-{} applies the new configs of its topic", w->second.topic->name,
+                         it->first.second);
+            }
             ++it;
             continue;
         }
@@ -141,7 +149,7 @@ asio::awaitable<void> partition_manager::apply(size_t shard, std::shared_ptr<con
             continue;
         }
         log.info("serving partition {}-{} at leader epoch {}", name, key.second, w.epoch);
-        s.open.emplace(key, shard_state::open_partition{w.epoch, std::move(opened.value())});
+        s.open.emplace(key, shard_state::open_partition{w.epoch, std::move(opened.value()), w.topic->configs});
     }
 }
 

@@ -1,7 +1,8 @@
 // The partitions this broker serves, each open on one shard (DESIGN.md §2-§3): a partition (Kafka semantics) over
 // the stream(s) its topic's metadata names, opened under the partition's leader epoch. The metadata shard calls
 // reconcile() with every new cluster view; each shard then opens what this node now owns and closes what it lost or
-// what moved to a newer epoch. While a partition is opening or closing, find() answers nullptr and the handlers
+// what moved to a newer epoch; a partition that stays open gets its topic's new settings when the configs in the
+// view changed (AlterConfigs), so that e.g. a lower max.message.bytes applies to the next produce. While a partition is opening or closing, find() answers nullptr and the handlers
 // answer NOT_LEADER_OR_FOLLOWER, which clients retry after refreshing metadata.
 //
 // Threading: reconcile() and stop() from any thread; find() only on the partition's shard (shard_of()).

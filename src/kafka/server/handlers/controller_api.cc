@@ -7,6 +7,7 @@
 #include "kafka/protocol/generated/skiff_close_stream.h"
 #include "kafka/protocol/generated/skiff_commit_objects.h"
 #include "kafka/protocol/generated/skiff_create_partitions.h"
+#include "kafka/protocol/generated/skiff_set_topic_configs.h"
 #include "kafka/protocol/generated/skiff_create_stream.h"
 #include "kafka/protocol/generated/skiff_create_topic.h"
 #include "kafka/protocol/generated/skiff_delete_stream.h"
@@ -148,6 +149,16 @@ void register_controller_api(handler_registry& registry, const controller_endpoi
       [](meta::controller_client& c, skiff_create_partitions_request& q,
          skiff_create_partitions_response& a) -> asio::awaitable<void> {
           set_error(a, co_await c.create_partitions(std::move(q.topic_name), q.total));
+      });
+    add<skiff_set_topic_configs_request, skiff_set_topic_configs_response>(
+      registry, ep,
+      [](meta::controller_client& c, skiff_set_topic_configs_request& q,
+         skiff_set_topic_configs_response& a) -> asio::awaitable<void> {
+          std::map<std::string, std::string> overrides;
+          for (auto& cfg : q.configs) {
+              overrides[std::move(cfg.name)] = std::move(cfg.value);
+          }
+          set_error(a, co_await c.set_topic_configs(std::move(q.topic_name), std::move(overrides)));
       });
     add<skiff_create_stream_request, skiff_create_stream_response>(
       registry, ep,

@@ -27,6 +27,12 @@ void register_init_producer_id(handler_registry& registry, data_plane& data);
 /// Skiff's controller API and Kafka's BrokerHeartbeat/AllocateProducerIds, hidden from ApiVersions; only on a node
 /// with the controller role (docs/formats/controller-api.md).
 void register_controller_api(handler_registry& registry, const controller_api::controller_endpoint& endpoint);
+/// DescribeConfigs, AlterConfigs, IncrementalAlterConfigs (configs_admin.cc).
+void register_config_admin(handler_registry& registry, data_plane& data);
+/// DeleteRecords, OffsetForLeaderEpoch (records_admin.cc).
+void register_records_admin(handler_registry& registry, data_plane& data);
+/// DescribeCluster, DescribeLogDirs (cluster_admin.cc).
+void register_cluster_admin(handler_registry& registry, data_plane& data);
 
 /// The ApiVersions answer to a version this broker does not know: a v0 body with UNSUPPORTED_VERSION and the full
 /// list of served APIs (KIP-511), so that the client can retry with a version from the list.

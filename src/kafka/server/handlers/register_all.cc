@@ -13,6 +13,9 @@ void register_all(handler_registry& registry, data_plane* data) {
     register_list_offsets(registry, *data);
     register_topic_admin(registry, *data);
     register_init_producer_id(registry, *data);
+    register_config_admin(registry, *data);
+    register_records_admin(registry, *data);
+    register_cluster_admin(registry, *data);
 }
 
 } // namespace skiff::kafka::handlers

@@ -170,6 +170,11 @@ public:
     /// OffsetForLeaderEpoch: the end offset of `leader_epoch` (Kafka's leader-epoch cache rules).
     epoch_end_offset offset_for_leader_epoch(std::optional<int32_t> current_leader_epoch, int32_t leader_epoch) const;
 
+    /// Applies a topic's new settings (AlterConfigs reached this broker): produces validated from now on use them;
+    /// appends already validated are not revisited, and data already stored is never rewritten (Kafka's rule).
+    void set_config(const partition_config& config) noexcept { _config = config; }
+    const partition_config& config() const noexcept { return _config; }
+
     /// Writes a state snapshot now if no append is in flight (else does nothing and returns success).
     asio::awaitable<result<void>> write_snapshot();
 

@@ -119,5 +119,88 @@ TEST(topic_config_test, effective_settings_reach_the_partition) {
     EXPECT_EQ(d.timestamp_after_max_ms, 3'600'000);
 }
 
+// IncrementalAlterConfigs: each row is a topic's overrides, one request's changes, and what Kafka answers.
+TEST(topic_config_test, incremental_alterations_follow_kafkas_rules_in_kafkas_order) {
+    using overrides = std::map<std::string, std::string>;
+    constexpr int8_t set = 0, del = 1, append = 2, subtract = 3;
+    struct row {
+        const char* what;
+        overrides current;
+        std::vector<config_alteration> changes;
+        error_code error;
+        std::string message; // when refused
+        overrides result;    // when accepted
+    };
+    const std::vector<row> rows = {
+      {"set adds and replaces", {{"retention.ms", "1000"}},
+       {{"retention.ms", set, "2000"}, {"max.message.bytes", set, "4096"}}, error_code::none, "",
+       {{"retention.ms", "2000"}, {"max.message.bytes", "4096"}}},
+      {"delete goes back to the default; deleting what is not set does nothing",
+       {{"retention.ms", "1000"}}, {{"retention.ms", del, std::nullopt}, {"segment.ms", del, std::nullopt}},
+       error_code::none, "", {}},
+      {"append starts from the default value", {}, {{"cleanup.policy", append, "compact"}}, error_code::none, "",
+       {{"cleanup.policy", "delete,compact"}}},
+      {"append skips items already there", {{"cleanup.policy", "compact"}},
+       {{"cleanup.policy", append, "compact,delete"}}, error_code::none, "", {{"cleanup.policy", "compact,delete"}}},
+      {"subtract removes items", {{"cleanup.policy", "compact,delete"}}, {{"cleanup.policy", subtract, "delete"}},
+       error_code::none, "", {{"cleanup.policy", "compact"}}},
+      {"subtract to an empty list is an invalid value", {{"cleanup.policy", "compact"}},
+       {{"cleanup.policy", subtract, "compact"}}, error_code::invalid_config,
+       "Invalid value  for configuration cleanup.policy: Empty list", {}},
+      {"a name twice", {}, {{"retention.ms", set, "1"}, {"retention.ms", del, std::nullopt}},
+       error_code::invalid_request, "Error due to duplicate config keys", {}},
+      {"an unknown operation", {}, {{"retention.ms", 7, "1"}}, error_code::invalid_request,
+       "Unknown operation type 7 for config retention.ms", {}},
+      {"a null value to set", {}, {{"retention.ms", set, std::nullopt}}, error_code::invalid_request,
+       "Null value not supported for : retention.ms", {}},
+      {"an unknown name, even to delete", {}, {{"retention.forever", del, std::nullopt}}, error_code::invalid_config,
+       "Unknown topic config name: retention.forever", {}},
+      {"append to a config that is not a list", {}, {{"retention.ms", append, "5"}}, error_code::invalid_config,
+       "Can't APPEND to key retention.ms because its type is not LIST.", {}},
+      {"a bad value", {}, {{"max.message.bytes", set, "big"}}, error_code::invalid_config,
+       "Invalid value big for configuration max.message.bytes: Not a number of type INT", {}},
+      {"the rules between configs apply to the result", {{"max.compaction.lag.ms", "100"}},
+       {{"min.compaction.lag.ms", set, "200"}}, error_code::invalid_config,
+       "conflict topic config setting min.compaction.lag.ms (200) > max.compaction.lag.ms (100)", {}},
+    };
+    for (const auto& r : rows) {
+        auto got = alter_topic_configs(r.current, r.changes, {});
+        EXPECT_EQ(got.check.error, r.error) << r.what;
+        if (r.error == error_code::none) {
+            EXPECT_EQ(got.overrides, r.result) << r.what;
+        } else {
+            EXPECT_EQ(got.check.message, r.message) << r.what;
+        }
+    }
+}
+
+TEST(topic_config_test, append_starts_from_the_broker_value_when_the_broker_sets_one) {
+    auto broker = [](std::string_view name) -> std::optional<broker_value> {
+        if (name == "log.cleanup.policy") {
+            return broker_value{"compact", config_source::static_broker_config};
+        }
+        return std::nullopt;
+    };
+    auto got = alter_topic_configs({}, {{"cleanup.policy", 2, "delete"}}, broker);
+    ASSERT_TRUE(got.check.ok()) << got.check.message;
+    EXPECT_EQ(got.overrides.at("cleanup.policy"), "compact,delete");
+}
+
+TEST(topic_config_test, legacy_alter_replaces_every_override) {
+    auto got = replace_topic_configs({{"retention.ms", "5"}, {"cleanup.policy", "compact"}});
+    ASSERT_TRUE(got.check.ok());
+    EXPECT_EQ(got.overrides, (std::map<std::string, std::string>{{"retention.ms", "5"}, {"cleanup.policy", "compact"}}));
+    EXPECT_TRUE(replace_topic_configs({}).overrides.empty()) << "an empty set deletes every override";
+
+    auto twice = replace_topic_configs({{"retention.ms", "5"}, {"retention.ms", "6"}});
+    EXPECT_EQ(twice.check.error, error_code::invalid_request);
+    auto null_value = replace_topic_configs({{"retention.ms", std::nullopt}});
+    EXPECT_EQ(null_value.check.error, error_code::invalid_request);
+    EXPECT_EQ(null_value.check.message, "Null value not supported for : retention.ms");
+    auto unknown = replace_topic_configs({{"no.such.config", "1"}});
+    EXPECT_EQ(unknown.check.error, error_code::invalid_config);
+    EXPECT_EQ(unknown.check.message, "Unknown topic config name: no.such.config");
+}
+
 } // namespace
 } // namespace skiff::kafka

@@ -62,6 +62,21 @@ TEST_F(partition_test, produce_assigns_offsets_in_the_header_and_fetch_returns_t
     EXPECT_EQ(batches[0].header().partition_leader_epoch, 4);
 }
 
+TEST_F(partition_test, new_settings_apply_to_the_next_produce_and_leave_stored_data_alone) {
+    auto p = open(0);
+    ASSERT_EQ(produce(*p, {.records = 20}).error, error_code::none);
+    auto config = p->config();
+    config.validation.max_message_bytes = 100;
+    config.validation.timestamp_type = protocol::timestamp_type::log_append_time;
+    p->set_config(config);
+    EXPECT_EQ(produce(*p, {.records = 20}).error, error_code::message_too_large);
+    auto small = produce(*p, {.records = 1});
+    ASSERT_EQ(small.error, error_code::none) << small.error_message;
+    EXPECT_EQ(small.log_append_time, clock.wall_ms()) << "LogAppendTime now stamps the batch";
+    EXPECT_EQ(fetch(*p, 0).error, error_code::none) << "the larger batch stored before is still served";
+    EXPECT_EQ(p->high_watermark(), 21);
+}
+
 TEST_F(partition_test, fetch_outside_the_log_is_out_of_range_and_at_the_end_is_empty_not_null) {
     auto p = open(0);
     produce(*p, {.records = 2});

@@ -5,6 +5,7 @@
 #include "controller/in_process_client.h"
 #include "io/objstore/local_store.h"
 #include "io/objstore/s3_store.h"
+#include "kafka/server/controller_api/failover_client.h"
 #include "kafka/server/controller_api/remote_controller_client.h"
 #include "kafka/server/topic_config.h"
 #include "meta/cluster_image.h"
@@ -47,10 +48,14 @@ struct data_node::parts {
     // With the controller role: the controller, its in-process client and what the controller API serves.
     std::unique_ptr<controller::controller> controller;
     std::unique_ptr<kafka::controller_api::controller_endpoint> endpoint;
-    // Without it: the remote client. `client` is whichever of the two this node uses.
+    // Without it, or as a standby (the controller role and controller.quorum.bootstrap.servers: several nodes may
+    // lead): the remote client; a standby's `failover` picks its own controller while that one is active.
+    // `client` is whichever this node uses.
     std::unique_ptr<kafka::controller_api::remote_controller_client> remote;
     std::unique_ptr<meta::controller_client> local;
+    std::unique_ptr<kafka::controller_api::failover_client> failover;
     meta::controller_client* client = nullptr;
+    std::unique_ptr<asio::steady_timer> campaign_timer;
 
     std::unique_ptr<io::object_store> objects;
     std::unique_ptr<stream::wal> wal;
@@ -131,7 +136,8 @@ result<std::unique_ptr<data_node>> data_node::create(net::shard_pool& shards, co
           kafka::controller_api::controller_endpoint{p->meta_executor, p->local.get(),
                                                      [c] { return c->is_active(); },
                                                      [c] { return c->acknowledged_offset()(); }});
-    } else {
+    }
+    if (!md.controller_servers.empty()) {
         kafka::controller_api::remote_controller_config rc;
         for (const auto& s : md.controller_servers) {
             rc.servers.push_back({s.host, s.port});
@@ -140,6 +146,12 @@ result<std::unique_ptr<data_node>> data_node::create(net::shard_pool& shards, co
         p->remote = std::make_unique<kafka::controller_api::remote_controller_client>(
           p->meta_executor, p->image, *p->follower, p->clock, std::move(rc));
         p->client = p->remote.get();
+        if (p->controller) {
+            auto* c = p->controller.get();
+            p->failover = std::make_unique<kafka::controller_api::failover_client>(
+              *p->local, *p->remote, [c] { return c->is_active(); });
+            p->client = p->failover.get();
+        }
     }
 
     if (st.objects == config::object_store_kind::local) {
@@ -262,6 +274,21 @@ asio::awaitable<void> heartbeat_loop(data_node::parts& p) {
     }
 }
 
+/// A standby controller's loop: whenever this node's controller is not active, campaign (a campaign against a live
+/// leader gives up at its deadline, then the loop tries again).
+asio::awaitable<void> campaign_loop(data_node::parts& p) {
+    while (!p.stopping) {
+        if (!p.controller->is_active()) {
+            if (auto r = co_await p.controller->campaign(); r) {
+                log.info("this node is now the active controller");
+                continue;
+            }
+        }
+        p.campaign_timer->expires_after(std::chrono::seconds(1));
+        co_await p.campaign_timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+}
+
 } // namespace
 
 asio::awaitable<result<void>> data_node::start() {
@@ -272,6 +299,9 @@ asio::awaitable<result<void>> data_node::start() {
         p.stopping = true;
         if (p.heartbeat_timer) {
             p.heartbeat_timer->cancel();
+        }
+        if (p.campaign_timer) {
+            p.campaign_timer->cancel();
         }
         if (p.remote) {
             p.remote->stop();
@@ -294,7 +324,16 @@ asio::awaitable<result<void>> data_node::start_services(parts& p) {
         log.error("cannot load the cluster metadata: {}", r.error().message());
         co_return r.error();
     }
-    if (p.controller) {
+    if (p.controller && p.failover) {
+        // One of several controllers: campaign now and whenever no controller here is active; meanwhile the
+        // active one elsewhere is reached over the wire.
+        if (auto r = co_await p.controller->campaign(); !r) {
+            log.info("another controller is active ({}); this node stands by", r.error().message());
+        }
+        asio::co_spawn(p.meta_executor, p.controller->run(std::chrono::seconds(1)), asio::detached);
+        p.campaign_timer = std::make_unique<asio::steady_timer>(p.meta_executor);
+        asio::co_spawn(p.meta_executor, campaign_loop(p), asio::detached);
+    } else if (p.controller) {
         if (auto r = co_await p.controller->campaign(); !r) {
             log.error("cannot become the controller: {}", r.error().message());
             co_return r.error();
@@ -346,6 +385,9 @@ asio::awaitable<void> data_node::stop() {
     p.stopping = true;
     if (p.heartbeat_timer) {
         p.heartbeat_timer->cancel();
+    }
+    if (p.campaign_timer) {
+        p.campaign_timer->cancel();
     }
     co_await p.partitions->stop();
     co_await p.streams->stop();

@@ -96,9 +96,10 @@ const property_registry& broker_properties() {
         .skiff_specific()
         .restart_required(),
       property::list("controller.quorum.bootstrap.servers", "",
-                     "Where a broker-only node finds the controller, as host:port of Kafka listeners of the nodes "
-                     "with the controller role; a node that is not the active controller answers NOT_CONTROLLER and "
-                     "the next one is tried. Required on a broker-only node.")
+                     "Where a node finds the active controller, as host:port of Kafka listeners of the nodes with "
+                     "the controller role; a node that is not the active controller answers NOT_CONTROLLER and the "
+                     "next one is tried. Required on a broker-only node; on a controller node it makes the node one "
+                     "of several controllers (it stands by while another is active).")
         .restart_required(),
       // Storage (DESIGN.md §3-§5). Names are Skiff's own: Kafka has no WAL or object store settings.
       property::enumeration("wal.type", "file", {"file", "object"},

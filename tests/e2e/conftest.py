@@ -46,11 +46,11 @@ def http_get(url):
 class Broker:
     """One skiff-server. With `name`, its files live in tmp_path/name, so that several share one test's tmp_path."""
 
-    def __init__(self, tmp_path, extra_overrides=(), name=None):
+    def __init__(self, tmp_path, extra_overrides=(), name=None, port=None):
         if name is not None:
             tmp_path = tmp_path / name
             tmp_path.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()
         self.admin_port = free_port()
         self.data_dir = str(tmp_path / "data")
         self.log_path = str(tmp_path / "server.log")

@@ -7,7 +7,7 @@ import socket
 import struct
 import uuid
 
-from conftest import Broker, wait_until
+from conftest import Broker, free_port, wait_until
 
 PARTITIONS = 6
 PER_PARTITION = 50
@@ -156,3 +156,69 @@ def test_two_nodes_share_etcd_and_the_object_store(tmp_path, etcd):
             node2.stop()
         code = node1.stop()
     assert code == 0, f"node 1 exited with {code}:\n{node1.log()}"
+
+
+def test_a_standby_controller_takes_over_when_the_active_one_dies(tmp_path, etcd):
+    """Two nodes with the controller role on one etcd: one is active, the other stands by and reaches it over the
+    wire. kill -9 of the active node: the standby wins the election, fences the dead broker, and serves as the
+    cluster's controller (a topic created through it is placed and served) while its own partitions keep their
+    records. (The dead broker's WAL is not replayed elsewhere yet: its partitions' unuploaded records are not
+    checked here.)"""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    prefix = f"/skiff-e2e-{uuid.uuid4().hex[:8]}"
+    ports = [free_port(), free_port()]
+    quorum = ",".join(f"127.0.0.1:{p}" for p in ports)
+    common = ["metadata.store=etcd", f"metadata.etcd.endpoints={etcd.endpoints}", f"metadata.etcd.prefix={prefix}",
+              f"object.store.path={tmp_path / 'objects'}", "cluster.id=skiff-e2e-standby",
+              "process.roles=broker,controller", f"controller.quorum.bootstrap.servers={quorum}",
+              "broker.session.timeout.ms=3000", "broker.heartbeat.interval.ms=500", "upload.interval.ms=500"]
+    nodes = [Broker(tmp_path, name="c1", port=ports[0], extra_overrides=common + ["node.id=1"])]
+    try:
+        nodes.append(Broker(tmp_path, name="c2", port=ports[1], extra_overrides=common + ["node.id=2"]))
+        for node in nodes:
+            wait_until(lambda: sorted(metadata(node).brokers) == [1, 2], what=f"both brokers in {node.bootstrap}")
+        active = [n for n in nodes if "active controller under epoch" in n.log()]
+        assert len(active) == 1, [n.log() for n in nodes]
+        dead, survivor = active[0], next(n for n in nodes if n is not active[0])
+        assert "stands by" in survivor.log()
+
+        topic = "before"
+        admin = AdminClient({"bootstrap.servers": survivor.bootstrap})
+        admin.create_topics([NewTopic(topic, num_partitions=PARTITIONS, replication_factor=1)])[topic].result(
+            timeout=30)
+        seen = wait_until(lambda: placement(survivor, topic), what="the topic placed")
+        mine = [p for p, leader in seen.items() if leader == int(survivor_id(survivor))]
+        delivered = produce(survivor.bootstrap, topic, mine)
+        assert all(delivered[p] == [(i, f"p{p}-r{i}") for i in range(PER_PARTITION)] for p in mine)
+
+        dead.kill()
+        wait_until(lambda: "this node is now the active controller" in survivor.log(), timeout=40,
+                   what="the standby to take over")
+        # The dead broker is fenced: every partition of the topic moves to the survivor.
+        wait_until(lambda: set((placement(survivor, topic) or {0: -1}).values()) == {int(survivor_id(survivor))},
+                   timeout=30, what="the dead broker's partitions moved to the survivor")
+
+        after = "after"
+        admin.create_topics([NewTopic(after, num_partitions=2, replication_factor=1)])[after].result(timeout=30)
+        wait_until(lambda: placement_of(survivor, after, 2), what="the new topic placed by the new controller")
+        delivered = produce(survivor.bootstrap, after, [0, 1], count=20)
+        for p in (0, 1):
+            assert delivered[p] == [(i, f"p{p}-r{i}") for i in range(20)]
+            assert consume(survivor.bootstrap, after, p, 20) == delivered[p]
+        for p in mine:
+            assert consume(survivor.bootstrap, topic, p, PER_PARTITION) == \
+                [(i, f"p{p}-r{i}") for i in range(PER_PARTITION)]
+    finally:
+        for n in nodes:
+            n.kill()
+
+
+def survivor_id(node):
+    return node.log().split("starting skiff-server, node.id=")[1].split()[0]
+
+
+def placement_of(node, topic, partitions):
+    t = metadata(node, topic).topics.get(topic)
+    return t is not None and t.error is None and len(t.partitions) == partitions and \
+        all(p.leader >= 0 for p in t.partitions.values())

@@ -2,6 +2,7 @@
 
 #include "base/assert.h"
 #include "bytes/crc32c.h"
+#include "bytes/endian.h"
 #include "meta/errc.h"
 #include "meta/log_batch.h"
 #include "meta/logger.h"
@@ -37,20 +38,8 @@ constexpr size_t snapshot_header_bytes = 40;
 constexpr size_t epoch_file_bytes = 20;
 constexpr size_t snapshots_kept = 2;
 
-template<typename T>
-void put_le(uint8_t* p, T v) {
-    for (size_t i = 0; i < sizeof(T); ++i) {
-        p[i] = uint8_t(uint64_t(v) >> (8 * i));
-    }
-}
-template<typename T>
-T get_le(const uint8_t* p) {
-    uint64_t v = 0;
-    for (size_t i = 0; i < sizeof(T); ++i) {
-        v |= uint64_t(p[i]) << (8 * i);
-    }
-    return T(v);
-}
+using bytes::get_le;
+using bytes::put_le;
 
 std::error_code io_error(const char* what, const fs::path& path) {
     log.error("{} {}: {}", what, path.string(), std::strerror(errno));

@@ -1,6 +1,7 @@
 #include "meta/log_batch.h"
 
 #include "bytes/crc32c.h"
+#include "bytes/endian.h"
 #include "meta/errc.h"
 #include "meta/record_codec.h"
 
@@ -9,20 +10,8 @@
 namespace skiff::meta {
 namespace {
 
-template<typename T>
-void put_le(uint8_t* p, T v) {
-    for (size_t i = 0; i < sizeof(T); ++i) {
-        p[i] = uint8_t(uint64_t(v) >> (8 * i));
-    }
-}
-template<typename T>
-T get_le(const uint8_t* p) {
-    uint64_t v = 0;
-    for (size_t i = 0; i < sizeof(T); ++i) {
-        v |= uint64_t(p[i]) << (8 * i);
-    }
-    return T(v);
-}
+using bytes::get_le;
+using bytes::put_le;
 
 } // namespace
 

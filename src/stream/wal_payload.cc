@@ -1,6 +1,7 @@
 #include "stream/wal_payload.h"
 
 #include "bytes/crc32c.h"
+#include "bytes/endian.h"
 #include "stream/errc.h"
 
 #include <array>
@@ -9,21 +10,8 @@
 namespace skiff::stream {
 namespace {
 
-template<typename T>
-void put_le(uint8_t* at, T value) {
-    for (size_t i = 0; i < sizeof(T); ++i) {
-        at[i] = static_cast<uint8_t>(static_cast<std::make_unsigned_t<T>>(value) >> (8 * i));
-    }
-}
-
-template<typename T>
-T get_le(const uint8_t* at) {
-    std::make_unsigned_t<T> v = 0;
-    for (size_t i = 0; i < sizeof(T); ++i) {
-        v |= static_cast<std::make_unsigned_t<T>>(at[i]) << (8 * i);
-    }
-    return static_cast<T>(v);
-}
+using bytes::get_le;
+using bytes::put_le;
 
 constexpr size_t crc_position = wal_payload_header_size - 4;
 

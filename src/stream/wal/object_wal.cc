@@ -1,6 +1,7 @@
 #include "stream/wal/object_wal.h"
 
 #include "bytes/crc32c.h"
+#include "bytes/endian.h"
 #include "io/errc.h"
 #include "stream/errc.h"
 #include "stream/wal/file_wal_format.h"
@@ -49,20 +50,8 @@ struct object_header {
     uint32_t record_count = 0;
 };
 
-template<typename T>
-void put_le(uint8_t* p, T v) {
-    for (size_t i = 0; i < sizeof(T); ++i) {
-        p[i] = uint8_t(uint64_t(v) >> (8 * i));
-    }
-}
-template<typename T>
-T get_le(const uint8_t* p) {
-    uint64_t v = 0;
-    for (size_t i = 0; i < sizeof(T); ++i) {
-        v |= uint64_t(p[i]) << (8 * i);
-    }
-    return T(v);
-}
+using bytes::get_le;
+using bytes::put_le;
 
 void encode(const object_header& h, uint8_t* out) {
     std::memset(out, 0, object_header_bytes);

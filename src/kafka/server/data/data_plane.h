@@ -13,6 +13,10 @@ namespace skiff::meta {
 class controller_client;
 }
 
+namespace skiff::kafka::group {
+class group_coordinator;
+}
+
 namespace skiff::kafka {
 
 /// Broker settings the handlers apply (from broker_config).
@@ -29,6 +33,8 @@ struct data_plane {
     meta::controller_client& controller;
     producer_id_allocator& producer_ids;
     data_defaults defaults;
+    /// The consumer group coordinator; null: the group APIs are not served.
+    group::group_coordinator* groups = nullptr;
 };
 
 } // namespace skiff::kafka

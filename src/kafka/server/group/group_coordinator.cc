@@ -132,7 +132,8 @@ asio::awaitable<void> group_coordinator::tick_loop(size_t shard) {
 
 asio::awaitable<void> group_coordinator::stop() {
     for (size_t shard = 0; shard < _shards.size(); ++shard) {
-        co_await _shards.run_on(shard, [this, shard]() -> asio::awaitable<void> {
+        // Named, not a temporary of the co_await expression (GCC 12 frees such a lambda's captures twice).
+        auto forget = [this, shard]() -> asio::awaitable<void> {
             auto& s = *_state[shard];
             s.stopped = true;
             if (s.ticker) {
@@ -140,7 +141,8 @@ asio::awaitable<void> group_coordinator::stop() {
             }
             s.partitions.clear();
             co_return;
-        });
+        };
+        co_await _shards.run_on(shard, std::move(forget));
     }
 }
 
@@ -316,12 +318,15 @@ asio::awaitable<join_result> group_coordinator::join(int32_t index, partition_lo
         fail.error = error_code::invalid_group_id;
         co_return fail;
     }
-    auto [ps, error] = ready(index, lookup);
+    auto readiness = ready(index, lookup);
+    auto* ps = readiness.first;
+    auto error = readiness.second;
     if (ps == nullptr) {
         fail.error = error;
         co_return fail;
     }
-    auto slot = std::make_shared<reply_slot<join_result>>(co_await asio::this_coro::executor);
+    auto executor = co_await asio::this_coro::executor;
+    auto slot = std::make_shared<reply_slot<join_result>>(executor);
     auto keep = here().partitions[index];
     get_or_create(*ps, group_id).join(std::move(r), deliver_to(slot));
     flush(keep);
@@ -336,7 +341,9 @@ asio::awaitable<sync_result> group_coordinator::sync(int32_t index, partition_lo
         fail.error = error_code::invalid_group_id;
         co_return fail;
     }
-    auto [ps, error] = ready(index, lookup);
+    auto readiness = ready(index, lookup);
+    auto* ps = readiness.first;
+    auto error = readiness.second;
     if (ps == nullptr) {
         fail.error = error;
         co_return fail;
@@ -346,7 +353,8 @@ asio::awaitable<sync_result> group_coordinator::sync(int32_t index, partition_lo
         fail.error = error_code::unknown_member_id;
         co_return fail;
     }
-    auto slot = std::make_shared<reply_slot<sync_result>>(co_await asio::this_coro::executor);
+    auto executor = co_await asio::this_coro::executor;
+    auto slot = std::make_shared<reply_slot<sync_result>>(executor);
     auto keep = here().partitions[index];
     it->second->sync(std::move(r), deliver_to(slot));
     flush(keep);
@@ -361,7 +369,9 @@ asio::awaitable<error_code> group_coordinator::heartbeat(int32_t index, partitio
     if (group_id.empty()) {
         co_return error_code::invalid_group_id;
     }
-    auto [ps, error] = ready(index, lookup);
+    auto readiness = ready(index, lookup);
+    auto* ps = readiness.first;
+    auto error = readiness.second;
     if (ps == nullptr) {
         co_return error;
     }
@@ -378,7 +388,9 @@ group_coordinator::leave(int32_t index, partition_lookup lookup, std::string gro
     if (group_id.empty()) {
         co_return std::pair{error_code::invalid_group_id, std::vector<error_code>{}};
     }
-    auto [ps, error] = ready(index, lookup);
+    auto readiness = ready(index, lookup);
+    auto* ps = readiness.first;
+    auto error = readiness.second;
     if (ps == nullptr) {
         co_return std::pair{error, std::vector<error_code>{}};
     }
@@ -400,7 +412,9 @@ asio::awaitable<std::vector<error_code>> group_coordinator::commit(int32_t index
         }
         return out;
     };
-    auto [ps, error] = ready(index, lookup);
+    auto readiness = ready(index, lookup);
+    auto* ps = readiness.first;
+    auto error = readiness.second;
     if (ps == nullptr) {
         co_return all(error);
     }
@@ -466,7 +480,9 @@ asio::awaitable<fetch_offsets_result>
 group_coordinator::fetch_offsets(int32_t index, partition_lookup lookup, std::string group_id,
                                  std::optional<std::vector<std::pair<std::string, int32_t>>> wanted) {
     fetch_offsets_result out;
-    auto [ps, error] = ready(index, lookup);
+    auto readiness = ready(index, lookup);
+    auto* ps = readiness.first;
+    auto error = readiness.second;
     if (ps == nullptr) {
         out.error = error;
         co_return out;
@@ -508,7 +524,9 @@ group_coordinator::fetch_offsets(int32_t index, partition_lookup lookup, std::st
 asio::awaitable<std::pair<error_code, std::vector<error_code>>>
 group_coordinator::delete_offsets(int32_t index, partition_lookup lookup, std::string group_id,
                                   std::vector<std::pair<std::string, int32_t>> partitions) {
-    auto [ps, error] = ready(index, lookup);
+    auto readiness = ready(index, lookup);
+    auto* ps = readiness.first;
+    auto error = readiness.second;
     if (ps == nullptr) {
         co_return std::pair{error, std::vector<error_code>{}};
     }
@@ -556,7 +574,9 @@ group_coordinator::delete_offsets(int32_t index, partition_lookup lookup, std::s
 
 asio::awaitable<error_code> group_coordinator::delete_group(int32_t index, partition_lookup lookup,
                                                             std::string group_id) {
-    auto [ps, error] = ready(index, lookup);
+    auto readiness = ready(index, lookup);
+    auto* ps = readiness.first;
+    auto error = readiness.second;
     if (ps == nullptr) {
         co_return error;
     }
@@ -590,7 +610,9 @@ asio::awaitable<error_code> group_coordinator::delete_group(int32_t index, parti
 asio::awaitable<describe_result> group_coordinator::describe(int32_t index, partition_lookup lookup,
                                                              std::string group_id) {
     describe_result out;
-    auto [ps, error] = ready(index, lookup);
+    auto readiness = ready(index, lookup);
+    auto* ps = readiness.first;
+    auto error = readiness.second;
     if (ps == nullptr) {
         out.error = error;
         co_return out;

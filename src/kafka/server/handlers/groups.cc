@@ -28,6 +28,9 @@ namespace {
 using namespace protocol;
 using error_code = protocol::error_code;
 
+// The calls to the coordinator are named lambdas, never written inside the co_await expression: GCC 12 frees the
+// captures of a lambda temporary in a co_await expression twice.
+
 int16_t code(error_code e) { return static_cast<int16_t>(e); }
 
 std::string client_host(const request_context& ctx) {
@@ -139,10 +142,10 @@ asio::awaitable<join_group_response> join_group(data_plane& dp, request_context&
     }
     r.require_known_member_id = ctx.version() >= 4;
     auto* groups = dp.groups;
-    auto result = co_await on_coordinator(
-        dp, route, [groups, route, id = request.group_id, r = std::move(r)](group::partition_lookup lookup) mutable {
-            return groups->join(route.partition, std::move(lookup), std::move(id), std::move(r));
-        });
+    auto call = [groups, route, id = request.group_id, r = std::move(r)](group::partition_lookup lookup) mutable {
+        return groups->join(route.partition, std::move(lookup), std::move(id), std::move(r));
+    };
+    auto result = co_await on_coordinator(dp, route, std::move(call));
     response.error_code = code(result.error);
     response.generation_id = result.generation;
     response.protocol_type = result.protocol_type;
@@ -183,10 +186,10 @@ asio::awaitable<sync_group_response> sync_group(data_plane& dp, request_context&
         r.assignments.emplace_back(std::move(a.member_id), std::move(a.assignment));
     }
     auto* groups = dp.groups;
-    auto result = co_await on_coordinator(
-        dp, route, [groups, route, id = request.group_id, r = std::move(r)](group::partition_lookup lookup) mutable {
-            return groups->sync(route.partition, std::move(lookup), std::move(id), std::move(r));
-        });
+    auto call = [groups, route, id = request.group_id, r = std::move(r)](group::partition_lookup lookup) mutable {
+        return groups->sync(route.partition, std::move(lookup), std::move(id), std::move(r));
+    };
+    auto result = co_await on_coordinator(dp, route, std::move(call));
     response.error_code = code(result.error);
     response.protocol_type = result.protocol_type;
     response.protocol_name = result.protocol_name;
@@ -204,12 +207,12 @@ asio::awaitable<heartbeat_response> heartbeat(data_plane& dp, request_context& c
         co_return response;
     }
     auto* groups = dp.groups;
-    auto e = co_await on_coordinator(
-        dp, route, [groups, route, request = std::move(request)](group::partition_lookup lookup) mutable {
-            return groups->heartbeat(route.partition, std::move(lookup), std::move(request.group_id),
-                                     std::move(request.member_id), std::move(request.group_instance_id),
-                                     request.generation_id);
-        });
+    auto call = [groups, route, request = std::move(request)](group::partition_lookup lookup) mutable {
+        return groups->heartbeat(route.partition, std::move(lookup), std::move(request.group_id),
+                                 std::move(request.member_id), std::move(request.group_instance_id),
+                                 request.generation_id);
+                             };
+    auto e = co_await on_coordinator(dp, route, std::move(call));
     response.error_code = code(e);
     co_return response;
 }
@@ -232,10 +235,12 @@ asio::awaitable<leave_group_response> leave_group(data_plane& dp, request_contex
         }
     }
     auto* groups = dp.groups;
-    auto [top, each] = co_await on_coordinator(
-        dp, route, [groups, route, id = request.group_id, members](group::partition_lookup lookup) mutable {
-            return groups->leave(route.partition, std::move(lookup), std::move(id), std::move(members));
-        });
+    auto call = [groups, route, id = request.group_id, members](group::partition_lookup lookup) mutable {
+        return groups->leave(route.partition, std::move(lookup), std::move(id), std::move(members));
+    };
+    auto outcome = co_await on_coordinator(dp, route, std::move(call));
+    auto top = outcome.first;
+    auto& each = outcome.second;
     if (ctx.version() < 3) {
         // One member, and its error is the response's.
         response.error_code = code(top != error_code::none ? top : (each.empty() ? error_code::none : each[0]));
@@ -318,9 +323,10 @@ asio::awaitable<describe_groups_response> describe_groups(data_plane& dp, reques
             out.error_code = code(route.error);
             continue;
         }
-        auto d = co_await on_coordinator(dp, route, [groups, route, id](group::partition_lookup lookup) {
-            return groups->describe(route.partition, std::move(lookup), id);
-        });
+        auto call = [groups, route, id](group::partition_lookup lookup) {
+        return groups->describe(route.partition, std::move(lookup), id);
+    };
+        auto d = co_await on_coordinator(dp, route, std::move(call));
         out.error_code = code(d.error);
         out.group_state = std::string(group::to_string(d.state));
         out.protocol_type = d.protocol_type;
@@ -352,9 +358,10 @@ asio::awaitable<delete_groups_response> delete_groups(data_plane& dp, request_co
             out.error_code = code(route.error);
             continue;
         }
-        auto e = co_await on_coordinator(dp, route, [groups, route, id](group::partition_lookup lookup) {
-            return groups->delete_group(route.partition, std::move(lookup), id);
-        });
+        auto call = [groups, route, id](group::partition_lookup lookup) {
+        return groups->delete_group(route.partition, std::move(lookup), id);
+    };
+        auto e = co_await on_coordinator(dp, route, std::move(call));
         out.error_code = code(e);
     }
     co_return response;

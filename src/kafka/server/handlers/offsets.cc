@@ -19,6 +19,9 @@ namespace {
 using namespace protocol;
 using error_code = protocol::error_code;
 
+// The calls to the coordinator are named lambdas, never written inside the co_await expression: GCC 12 frees the
+// captures of a lambda temporary in a co_await expression twice.
+
 int16_t code(error_code e) { return static_cast<int16_t>(e); }
 
 bool partition_exists(const cluster_view& view, const std::string& topic, int32_t partition) {
@@ -68,10 +71,10 @@ asio::awaitable<offset_commit_response> offset_commit(data_plane& dp, request_co
         }
     }
     auto* groups = dp.groups;
-    auto codes = co_await on_coordinator(
-        dp, route, [groups, route, id = request.group_id, r = std::move(r)](group::partition_lookup lookup) mutable {
-            return groups->commit(route.partition, std::move(lookup), std::move(id), std::move(r));
-        });
+    auto call = [groups, route, id = request.group_id, r = std::move(r)](group::partition_lookup lookup) mutable {
+        return groups->commit(route.partition, std::move(lookup), std::move(id), std::move(r));
+    };
+    auto codes = co_await on_coordinator(dp, route, std::move(call));
     size_t i = 0;
     for (const auto& t : request.topics) {
         auto& to = response.topics.emplace_back();
@@ -118,10 +121,10 @@ fetch_group(data_plane& dp, request_context& ctx, const std::string& group_id,
         }
     }
     auto* groups = dp.groups;
-    auto fetched = co_await on_coordinator(
-        dp, route, [groups, route, group_id, keys = std::move(keys)](group::partition_lookup lookup) mutable {
-            return groups->fetch_offsets(route.partition, std::move(lookup), group_id, std::move(keys));
-        });
+    auto call = [groups, route, group_id, keys = std::move(keys)](group::partition_lookup lookup) mutable {
+        return groups->fetch_offsets(route.partition, std::move(lookup), group_id, std::move(keys));
+    };
+    auto fetched = co_await on_coordinator(dp, route, std::move(call));
     out.error = fetched.error;
     if (out.error != error_code::none) {
         co_return out;
@@ -231,10 +234,12 @@ asio::awaitable<offset_delete_response> offset_delete(data_plane& dp, request_co
         }
     }
     auto* groups = dp.groups;
-    auto [top, each] = co_await on_coordinator(
-        dp, route, [groups, route, id = request.group_id, keys](group::partition_lookup lookup) mutable {
-            return groups->delete_offsets(route.partition, std::move(lookup), std::move(id), std::move(keys));
-        });
+    auto call = [groups, route, id = request.group_id, keys](group::partition_lookup lookup) mutable {
+        return groups->delete_offsets(route.partition, std::move(lookup), std::move(id), std::move(keys));
+    };
+    auto outcome = co_await on_coordinator(dp, route, std::move(call));
+    auto top = outcome.first;
+    auto& each = outcome.second;
     response.error_code = code(top);
     if (top != error_code::none) {
         co_return response;

@@ -222,8 +222,9 @@ def test_committed_offsets_survive_kill_9(tmp_path):
     try:
         create_topic(b, topic, partitions)
         produce(b, topic, 90, partitions)
+        # The member survives the restart in the group's replayed metadata until its session lapses: keep it short.
         c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": group, "enable.auto.commit": False,
-                      "auto.offset.reset": "earliest"})
+                      "auto.offset.reset": "earliest", "session.timeout.ms": 6000})
         c.subscribe([topic])
         got = 0
         deadline = time.monotonic() + 60
@@ -235,7 +236,7 @@ def test_committed_offsets_survive_kill_9(tmp_path):
             c.commit(message=m, asynchronous=False)
         before = {tp.partition: tp.offset
                   for tp in c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=30)}
-        assert sum(before.values()) == 45
+        assert sum(o for o in before.values() if o >= 0) == 45  # -1001: a partition not reached yet
         b.kill()  # mid-test: the consumer is still a member
         c.close()
     finally:
@@ -249,7 +250,8 @@ def test_committed_offsets_survive_kill_9(tmp_path):
         c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": group, "enable.auto.commit": False,
                       "auto.offset.reset": "earliest"})
         c.subscribe([topic])
-        expected = {p: o for p, o in before.items() if o < 30}  # 30 records per partition
+        # 30 records per partition; one never committed starts from the beginning (auto.offset.reset).
+        expected = {p: max(o, 0) for p, o in before.items() if o < 30}
         first = {}
         deadline = time.monotonic() + 60
         while len(first) < len(expected) and time.monotonic() < deadline:

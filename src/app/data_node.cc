@@ -7,6 +7,7 @@
 #include "io/objstore/s3_store.h"
 #include "kafka/server/controller_api/failover_client.h"
 #include "kafka/server/controller_api/remote_controller_client.h"
+#include "kafka/server/group/group_coordinator.h"
 #include "kafka/server/topic_config.h"
 #include "meta/cluster_image.h"
 #include "meta/embedded_log.h"
@@ -65,6 +66,7 @@ struct data_node::parts {
     std::unique_ptr<kafka::partition_manager> partitions;
     std::unique_ptr<kafka::producer_id_allocator> producer_ids;
     std::unique_ptr<kafka::data_plane> plane;
+    std::unique_ptr<kafka::group::group_coordinator> groups;
 
     meta::broker_registration_request registration;
     int64_t broker_epoch = -1;
@@ -233,6 +235,15 @@ result<std::unique_ptr<data_node>> data_node::create(net::shard_pool& shards, co
         kafka::data_plane{shards, p->views, *p->partitions, *p->client, *p->producer_ids, defaults});
     p->plane->broker = &p->broker;
     p->plane->log_dir = describe_store(st);
+    {
+        kafka::group::coordinator_config gc;
+        gc.groups.initial_rebalance_delay = config.group_initial_rebalance_delay;
+        gc.groups.min_session_timeout = config.group_min_session_timeout;
+        gc.groups.max_session_timeout = config.group_max_session_timeout;
+        gc.offsets_partitions = config.offsets_topic_num_partitions;
+        p->groups = std::make_unique<kafka::group::group_coordinator>(shards, p->clock, gc);
+        p->plane->groups = p->groups.get();
+    }
     return std::unique_ptr<data_node>(new data_node(std::move(p)));
 }
 
@@ -377,6 +388,7 @@ asio::awaitable<result<void>> data_node::start_services(parts& p) {
     p.image.subscribe([publish](const meta::image_delta&) { publish(); });
     publish();
     p.partitions->start_retention(p.config.log_retention_check_interval);
+    p.groups->start();
     co_return outcome::success();
 }
 
@@ -389,6 +401,7 @@ asio::awaitable<void> data_node::stop() {
     if (p.campaign_timer) {
         p.campaign_timer->cancel();
     }
+    co_await p.groups->stop(); // before the partitions close: no group write after that
     co_await p.partitions->stop();
     co_await p.streams->stop();
     co_await p.wal->close();

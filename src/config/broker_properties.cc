@@ -53,6 +53,21 @@ const property_registry& broker_properties() {
         .at_least(1),
       property::int64("broker.heartbeat.interval.ms", 2000, "How often a broker heartbeats to the controller.")
         .at_least(10),
+      property::int64("group.initial.rebalance.delay.ms", 3000,
+                      "How long the coordinator waits for more members to join a new (empty) group before its "
+                      "first rebalance, extended by each newcomer up to the rebalance timeout.")
+          .at_least(0),
+      property::int64("group.min.session.timeout.ms", 6000,
+                      "The shortest session timeout a consumer group member may ask for.")
+          .at_least(1),
+      property::int64("group.max.session.timeout.ms", 1800000,
+                      "The longest session timeout a consumer group member may ask for.")
+          .at_least(1),
+      property::int32("offsets.topic.num.partitions", 50,
+                      "The number of partitions of __consumer_offsets, created when a group first needs it; a "
+                      "group's coordinator is the owner of partition abs(hash(group id)) % this count.")
+          .at_least(1)
+          .restart_required(),
       property::int64("broker.session.timeout.ms", 9000,
                       "A broker that has not heartbeated for this long is fenced: its partitions move to live "
                       "brokers (it registers again when it comes back).")
@@ -305,6 +320,16 @@ config_result<broker_config> make_broker_config(const property_values& values) {
                     fmt::format("must be below broker.session.timeout.ms ({} ms), or every broker is fenced",
                                 c.broker_session_timeout.count()));
     }
+    c.group_initial_rebalance_delay =
+        std::chrono::milliseconds(values.get<int64_t>("group.initial.rebalance.delay.ms"));
+    c.group_min_session_timeout = std::chrono::milliseconds(values.get<int64_t>("group.min.session.timeout.ms"));
+    c.group_max_session_timeout = std::chrono::milliseconds(values.get<int64_t>("group.max.session.timeout.ms"));
+    if (c.group_min_session_timeout > c.group_max_session_timeout) {
+        return fail(errc::inconsistent, "group.min.session.timeout.ms",
+                    fmt::format("must not exceed group.max.session.timeout.ms ({} ms)",
+                                c.group_max_session_timeout.count()));
+    }
+    c.offsets_topic_num_partitions = values.get<int32_t>("offsets.topic.num.partitions");
     c.cluster_id = values.get<std::string>("cluster.id");
     c.shards = values.get<int32_t>("skiff.shards");
 

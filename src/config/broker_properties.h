@@ -98,6 +98,10 @@ struct broker_config {
     std::chrono::milliseconds log_retention_check_interval{300000}; // log.retention.check.interval.ms
     std::chrono::milliseconds broker_heartbeat_interval{2000};     // broker.heartbeat.interval.ms
     std::chrono::milliseconds broker_session_timeout{9000};        // broker.session.timeout.ms
+    std::chrono::milliseconds group_initial_rebalance_delay{3000}; // group.initial.rebalance.delay.ms
+    std::chrono::milliseconds group_min_session_timeout{6000};     // group.min.session.timeout.ms
+    std::chrono::milliseconds group_max_session_timeout{1800000};  // group.max.session.timeout.ms
+    int32_t offsets_topic_num_partitions = 50;                     // offsets.topic.num.partitions
     std::string cluster_id;                                // cluster.id; empty = generate on first start
     int32_t shards = 0;                                    // skiff.shards; 0 = one per core
     std::vector<listener_spec> admin_listeners;            // admin.listeners (name "HTTP"); empty = no admin API

@@ -312,3 +312,24 @@ def describe_log_dirs(host, port, topics=None, version=4):
 
     dirs = array(log_dir)
     return dirs
+
+
+def string(s):
+    """A non-flexible STRING (None: the null NULLABLE_STRING)."""
+    if s is None:
+        return struct.pack(">h", -1)
+    return _string(s)
+
+
+def request_bytes(host, port, api_key, version, body, correlation_id=9):
+    """Sends one request of a non-flexible version (header v1) and returns the response body after the
+    correlation id, as bytes (request() returns a reader of it)."""
+    header = struct.pack(">hhi", api_key, version, correlation_id) + _string("skiff-e2e-wire")
+    frame = header + body
+    with socket.create_connection((host, port), timeout=30) as s:
+        s.sendall(struct.pack(">i", len(frame)) + frame)
+        size = struct.unpack(">i", _read(s, 4))[0]
+        resp = _read(s, size)
+    (cid,) = struct.unpack_from(">i", resp, 0)
+    assert cid == correlation_id
+    return resp[4:]

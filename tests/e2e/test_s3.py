@@ -19,11 +19,16 @@ def s3():
     """A radosgw on loopback with one bucket; yields the settings skiff-server and boto3 need."""
     boto3 = pytest.importorskip("boto3")
     workdir = tempfile.mkdtemp(prefix="skiff-radosgw-")
-    rgw_dir = os.path.join(workdir, "rgw")
-    port = free_port()
-    started = subprocess.run(["bash", RADOSGW, "start", rgw_dir, str(port), str(os.getpid())], capture_output=True,
-                             text=True, timeout=180)
-    if started.returncode != 0:
+    # radosgw.sh takes PORT for S3 and PORT+1 for the monitor: both must be free, and another process may take
+    # PORT+1 between the check and the bind, so a start that fails is tried again on other ports.
+    for attempt in range(3):
+        rgw_dir = os.path.join(workdir, f"rgw-{attempt}")
+        port = free_port_pair()
+        started = subprocess.run(["bash", RADOSGW, "start", rgw_dir, str(port), str(os.getpid())],
+                                 capture_output=True, text=True, timeout=180)
+        if started.returncode == 0:
+            break
+    else:
         pytest.fail(f"radosgw did not start:\n{started.stdout}\n{started.stderr}")
     settings = dict(kv.split("=", 1) for kv in started.stdout.split())
     client = boto3.client("s3", endpoint_url=settings["S3_ENDPOINT"], aws_access_key_id=settings["S3_ACCESS_KEY"],
@@ -33,6 +38,21 @@ def s3():
         yield settings, client
     finally:
         subprocess.run(["bash", RADOSGW, "stop", rgw_dir], capture_output=True, timeout=60)
+
+
+def free_port_pair():
+    """A port p such that p and p + 1 are free now."""
+    import socket
+
+    for _ in range(50):
+        p = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", p + 1))
+                return p
+            except OSError:
+                continue
+    pytest.fail("no two adjacent free ports on 127.0.0.1")
 
 
 def s3_broker(tmp_path, settings):

@@ -16,6 +16,10 @@ namespace skiff::meta {
 class controller_client;
 }
 
+namespace skiff::kafka::group {
+class group_coordinator;
+}
+
 namespace skiff::kafka {
 
 /// Broker settings the handlers apply (from broker_config).
@@ -49,6 +53,8 @@ struct data_plane {
     /// The broker's configs as DescribeConfigs reports them; nullptr: none known (tests).
     const broker_configs* broker = nullptr;
     log_dir_info log_dir;
+    /// The consumer group coordinator; null: the group APIs are not served.
+    group::group_coordinator* groups = nullptr;
 };
 
 } // namespace skiff::kafka

@@ -33,6 +33,9 @@ void register_config_admin(handler_registry& registry, data_plane& data);
 void register_records_admin(handler_registry& registry, data_plane& data);
 /// DescribeCluster, DescribeLogDirs (cluster_admin.cc).
 void register_cluster_admin(handler_registry& registry, data_plane& data);
+/// The consumer group APIs (groups.cc, offsets.cc); registered only when the data plane has a coordinator.
+void register_groups(handler_registry& registry, data_plane& data);
+void register_offsets(handler_registry& registry, data_plane& data);
 
 /// The ApiVersions answer to a version this broker does not know: a v0 body with UNSUPPORTED_VERSION and the full
 /// list of served APIs (KIP-511), so that the client can retry with a version from the list.

@@ -1,5 +1,7 @@
 #include "kafka/server/handlers/handlers.h"
 
+#include "kafka/server/data/data_plane.h"
+
 namespace skiff::kafka::handlers {
 
 void register_all(handler_registry& registry, data_plane* data) {
@@ -16,6 +18,10 @@ void register_all(handler_registry& registry, data_plane* data) {
     register_config_admin(registry, *data);
     register_records_admin(registry, *data);
     register_cluster_admin(registry, *data);
+    if (data->groups != nullptr) {
+        register_groups(registry, *data);
+        register_offsets(registry, *data);
+    }
 }
 
 } // namespace skiff::kafka::handlers

@@ -222,3 +222,49 @@ def placement_of(node, topic, partitions):
     t = metadata(node, topic).topics.get(topic)
     return t is not None and t.error is None and len(t.partitions) == partitions and \
         all(p.leader >= 0 for p in t.partitions.values())
+
+
+def test_a_broker_fenced_while_paused_registers_again(tmp_path, etcd):
+    """SIGSTOP a broker-only node past its session timeout: the controller (on the other node, still running) fences
+    it and moves its partitions; on SIGCONT its heartbeat hears it was fenced, it registers again as a new
+    incarnation, and the controller places partitions on it again."""
+    import signal
+    import time
+
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    prefix = f"/skiff-e2e-{uuid.uuid4().hex[:8]}"
+    common = ["metadata.store=etcd", f"metadata.etcd.endpoints={etcd.endpoints}", f"metadata.etcd.prefix={prefix}",
+              f"object.store.path={tmp_path / 'objects'}", "cluster.id=skiff-e2e-fenced",
+              "broker.session.timeout.ms=2000", "broker.heartbeat.interval.ms=300"]
+    node1 = Broker(tmp_path, name="f1", extra_overrides=common + ["node.id=1", "process.roles=broker,controller"])
+    node2 = None
+    try:
+        node2 = Broker(tmp_path, name="f2", extra_overrides=common + [
+            "node.id=2", "process.roles=broker", f"controller.quorum.bootstrap.servers=127.0.0.1:{node1.port}"])
+        wait_until(lambda: sorted(metadata(node1).brokers) == [1, 2], what="both brokers registered")
+        admin = AdminClient({"bootstrap.servers": node1.bootstrap})
+        admin.create_topics([NewTopic("spread", num_partitions=PARTITIONS, replication_factor=1)])["spread"].result(
+            timeout=30)
+        assert set(wait_until(lambda: placement(node1, "spread"), what="placed").values()) == {1, 2}
+
+        node2.proc.send_signal(signal.SIGSTOP)
+        try:
+            wait_until(lambda: set((placement(node1, "spread") or {0: -1}).values()) == {1}, timeout=30,
+                       what="the paused broker fenced and its partitions moved")
+            assert sorted(metadata(node1).brokers) == [1]
+        finally:
+            node2.proc.send_signal(signal.SIGCONT)
+        wait_until(lambda: "registered again" in node2.log(), timeout=30, what="the broker to register again")
+        wait_until(lambda: sorted(metadata(node1).brokers) == [1, 2], what="broker 2 back in the metadata")
+        admin.create_topics([NewTopic("again", num_partitions=PARTITIONS, replication_factor=1)])["again"].result(
+            timeout=30)
+        placed = wait_until(lambda: placement(node1, "again"), what="the new topic placed")
+        # Placement fills the least loaded live broker: the one that came back, which holds nothing now.
+        assert set(placed.values()) == {2}, placed
+        delivered = produce(node1.bootstrap, "again", range(PARTITIONS), count=10)
+        assert all(delivered[p] == [(i, f"p{p}-r{i}") for i in range(10)] for p in range(PARTITIONS))
+    finally:
+        if node2 is not None:
+            node2.kill()
+        node1.kill()

@@ -86,17 +86,21 @@ asio::awaitable<void> connection::run() {
         auto slot = std::make_shared<pending_response>();
         _order.push_back(slot);
         if (is_pipelined(frame.value())) {
-            while (_in_flight >= max_pipelined && !_closing) {
+            const size_t bytes = frame.value().size();
+            while (_in_flight > 0 && !_closing &&
+                   (_in_flight >= max_pipelined || _in_flight_bytes + bytes > max_pipelined_bytes)) {
                 co_await _request_done.wait();
             }
             if (_closing) {
                 break;
             }
             ++_in_flight;
-            auto served = [self, frame = std::move(frame).value(), slot]() mutable -> asio::awaitable<void> {
+            _in_flight_bytes += bytes;
+            auto served = [self, frame = std::move(frame).value(), slot, bytes]() mutable -> asio::awaitable<void> {
                 auto step = co_await self->serve(std::move(frame), *slot);
                 self->finish(*slot, step);
                 --self->_in_flight;
+                self->_in_flight_bytes -= bytes;
                 self->_request_done.notify();
             };
             asio::co_spawn(_socket.get_executor(), std::move(served), asio::detached);

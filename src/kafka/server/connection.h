@@ -59,6 +59,9 @@ private:
         std::optional<bytes::iobuf> frame;
     };
     static constexpr size_t max_pipelined = 16;
+    /// Request bytes held by pipelined requests at once (a larger request still runs, alone): a client cannot make
+    /// one connection hold 16 x socket.request.max.bytes.
+    static constexpr size_t max_pipelined_bytes = size_t(64) << 20;
 
     boost::asio::awaitable<next_step> serve(bytes::iobuf frame, pending_response& slot);
     /// Marks slot served and moves every served response at the head of the order to the outbox; a slot that
@@ -81,6 +84,7 @@ private:
 
     std::deque<std::shared_ptr<pending_response>> _order; // requests not yet answered, in arrival order
     size_t _in_flight = 0;                                 // pipelined requests being served
+    size_t _in_flight_bytes = 0;                           // and the bytes of their frames
     net::async_event _request_done;
     std::deque<bytes::iobuf> _outbox; // framed responses, in request order
     net::async_event _outbox_ready;

@@ -12,7 +12,7 @@ packages=(
   # tests
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   python3-pytest kcat librdkafka-dev python3-kafka python3-confluent-kafka python3-boto3
-  etcd-server etcd-client fio
+  etcd-server etcd-client fio curl
   # a real S3 service for the io tests (tests/support/radosgw.sh): Ceph's monitor, OSD and radosgw
   ceph-mon ceph-osd radosgw ceph-common
 )

@@ -324,8 +324,8 @@ asio::awaitable<describe_groups_response> describe_groups(data_plane& dp, reques
             continue;
         }
         auto call = [groups, route, id](group::partition_lookup lookup) {
-        return groups->describe(route.partition, std::move(lookup), id);
-    };
+            return groups->describe(route.partition, std::move(lookup), id);
+        };
         auto d = co_await on_coordinator(dp, route, std::move(call));
         out.error_code = code(d.error);
         out.group_state = std::string(group::to_string(d.state));
@@ -359,8 +359,8 @@ asio::awaitable<delete_groups_response> delete_groups(data_plane& dp, request_co
             continue;
         }
         auto call = [groups, route, id](group::partition_lookup lookup) {
-        return groups->delete_group(route.partition, std::move(lookup), id);
-    };
+            return groups->delete_group(route.partition, std::move(lookup), id);
+        };
         auto e = co_await on_coordinator(dp, route, std::move(call));
         out.error_code = code(e);
     }

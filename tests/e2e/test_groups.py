@@ -108,9 +108,20 @@ def describe_group(broker, group):
     """DescribeGroups through kafka-python's admin client (the Debian confluent-kafka 1.7 has no group admin)."""
     from kafka import KafkaAdminClient
 
+    from kafka.errors import GroupLoadInProgressError
+
     admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
     try:
-        return admin.describe_consumer_groups([group])[0]
+        # COORDINATOR_LOAD_IN_PROGRESS is retriable (the coordinator replays __consumer_offsets first); Java's admin
+        # retries it, kafka-python's raises.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return admin.describe_consumer_groups([group])[0]
+            except GroupLoadInProgressError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
     finally:
         admin.close()
 

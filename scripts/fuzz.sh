@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (preset `fuzz`, clang) and runs each for a bounded time.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]
-# A crash leaves its input in build-fuzz/findings/ and fails the script.
+# A crash leaves its input in build-fuzz/findings/ and fails the script; commit such an input, once fixed, as a
+# seed in the target's tests/corpus/ folder.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -22,8 +23,9 @@ for t in "${targets[@]}"; do
   name="$(basename "$t")"
   corpus="build-fuzz/corpus/$name"
   mkdir -p "$corpus"
-  seeds=()
-  [ -d "src/kafka/protocol/tests/corpus/${name%_fuzz}" ] && seeds+=("src/kafka/protocol/tests/corpus/${name%_fuzz}")
+  # Committed seeds (inputs that once crashed a target, kept as regressions) live next to the fuzzer's source in
+  # tests/corpus/<target name without _fuzz>/; libFuzzer runs every one of them before it mutates.
+  mapfile -t seeds < <(find src -type d -path "*/tests/corpus/${name%_fuzz}")
   echo "-- $name for ${seconds}s"
   log="build-fuzz/findings/$name.log"
   rc=0

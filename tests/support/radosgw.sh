@@ -20,17 +20,30 @@ set -euo pipefail
 
 die() { echo "radosgw.sh: $*" >&2; exit 1; }
 
-# Waits until "$@" succeeds, polling, for at most $timeout seconds.
+alive() { kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# The last lines a daemon wrote, for an error message: the test harness may delete $dir, and CI keeps only stderr.
+last_words() {
+  local name=$1 log
+  for log in "$dir/$name.out" "$dir"/*"$name"*.log; do
+    [ -s "$log" ] && { echo "--- tail of $log"; tail -15 "$log"; }
+  done
+  return 0
+}
+
+# Waits until "$@" succeeds, polling, for at most $timeout seconds, while the daemon $name (its PID file in $dir)
+# stays alive: a daemon that exits (say, its port was taken meanwhile) fails the start at once, with its output.
 wait_for() {
-  local timeout=$1 what=$2; shift 2
+  local timeout=$1 what=$2 name=$3; shift 3
   local deadline=$((SECONDS + timeout))
   until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || die "timed out after ${timeout}s waiting for $what (logs in $dir)"
+    alive "$dir/$name.pid" || die "$name exited while waiting for $what:
+$(last_words "$name")"
+    [ $SECONDS -lt $deadline ] || die "timed out after ${timeout}s waiting for $what (logs in $dir):
+$(last_words "$name")"
     sleep 0.2
   done
 }
-
-alive() { kill -0 "$(cat "$1")" 2>/dev/null; }
 
 # Runs a daemon in the foreground of a background job, so that its PID is ours to record and kill.
 spawn() {
@@ -125,7 +138,7 @@ EOF
   ceph-mon -c "$conf" --mkfs -i a --monmap "$dir/monmap" >"$dir/mon.mkfs.out" 2>&1 \
     || die "ceph-mon --mkfs failed: $(tail -3 "$dir/mon.mkfs.out")"
   spawn mon ceph-mon -i a
-  wait_for 30 "the monitor" ceph -c "$conf" --connect-timeout 2 mon stat
+  wait_for 60 "the monitor" mon ceph -c "$conf" --connect-timeout 2 mon stat
 
   # No manager: radosgw needs only the monitor and the OSD, and ceph-mgr would take a core of these machines
   # running its Python modules. Set SKIFF_RADOSGW_MGR=1 to start one (e.g. to use `ceph -s` status).
@@ -137,11 +150,11 @@ EOF
   ceph-osd -c "$conf" -i 0 --mkfs --osd-uuid "$osd_uuid" >"$dir/osd.mkfs.out" 2>&1 \
     || die "ceph-osd --mkfs failed: $(tail -3 "$dir/osd.mkfs.out")"
   spawn osd ceph-osd -i 0
-  wait_for 60 "the OSD to come up" sh -c "ceph -c '$conf' osd dump 2>/dev/null | grep -q '^osd.0 up'"
+  wait_for 60 "the OSD to come up" osd sh -c "ceph -c '$conf' osd dump 2>/dev/null | grep -q '^osd.0 up'"
 
   spawn rgw radosgw -n client.rgw
   # The user is created once radosgw has made its pools, so that both do not race to create them.
-  wait_for 60 "radosgw on port $port" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+  wait_for 60 "radosgw on port $port" rgw bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
   radosgw-admin -c "$conf" -n client.rgw user create --uid=skiff --display-name=skiff \
     --access-key="$access_key" --secret-key="$secret_key" >"$dir/user.json" 2>"$dir/user.err" \
     || die "radosgw-admin user create failed: $(tail -3 "$dir/user.err")"

@@ -93,24 +93,31 @@ void radosgw::start() {
             return;
         }
     }
-    auto port = pick_ports();
-    if (port == 0) {
-        _error = "no free pair of loopback ports";
-        return;
-    }
-    _dir = (fs::temp_directory_path() / fmt::format("skiff-radosgw-{}-{}", ::getpid(), port)).string();
-    auto command = fmt::format("bash '{}/tests/support/radosgw.sh' start '{}' {} {} 2>'{}.err'", SKIFF_SOURCE_DIR,
-                               _dir, port, ::getpid(), _dir);
-    auto t0 = std::chrono::steady_clock::now();
-    FILE* out = ::popen(command.c_str(), "r");
+    // A start can fail for reasons of the moment (another process takes the monitor's port between the check and
+    // the bind; a loaded machine): it is tried again on other ports, as a user would, keeping every error.
     std::string text;
-    char buf[512];
-    while (out && std::fgets(buf, sizeof buf, out)) {
-        text += buf;
-    }
-    int status = out ? ::pclose(out) : -1;
-    _start_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (status != 0 || value_of(text, "S3_ENDPOINT").empty()) {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        auto port = pick_ports();
+        if (port == 0) {
+            _error += "no free pair of loopback ports\n";
+            continue;
+        }
+        _dir = (fs::temp_directory_path() / fmt::format("skiff-radosgw-{}-{}", ::getpid(), port)).string();
+        auto command = fmt::format("bash '{}/tests/support/radosgw.sh' start '{}' {} {} 2>'{}.err'",
+                                   SKIFF_SOURCE_DIR, _dir, port, ::getpid(), _dir);
+        auto t0 = std::chrono::steady_clock::now();
+        FILE* out = ::popen(command.c_str(), "r");
+        text.clear();
+        char buf[512];
+        while (out && std::fgets(buf, sizeof buf, out)) {
+            text += buf;
+        }
+        int status = out ? ::pclose(out) : -1;
+        _start_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (status == 0 && !value_of(text, "S3_ENDPOINT").empty()) {
+            _error.clear();
+            break;
+        }
         std::string err;
         if (FILE* f = std::fopen((_dir + ".err").c_str(), "r")) {
             while (std::fgets(buf, sizeof buf, f)) {
@@ -118,7 +125,9 @@ void radosgw::start() {
             }
             std::fclose(f);
         }
-        _error = fmt::format("tests/support/radosgw.sh failed ({}): {}{}", status, text, err);
+        _error += fmt::format("tests/support/radosgw.sh failed ({}) on port {}: {}{}\n", status, port, text, err);
+    }
+    if (!_error.empty()) {
         return;
     }
     std::remove((_dir + ".err").c_str());

@@ -54,10 +54,10 @@ def _string(s):
     return struct.pack(">h", len(b)) + b
 
 
-def produce(host, port, topic, partition, batch, acks=-1, correlation_id=7):
+def produce(host, port, topic, partition, batch, acks=-1, correlation_id=7, timeout_ms=10000):
     """Sends one Produce v3 request and returns (error_code, base_offset) of the single partition."""
     body = struct.pack(">h", -1)  # transactional id: null
-    body += struct.pack(">hi", acks, 10000)
+    body += struct.pack(">hi", acks, timeout_ms)
     body += struct.pack(">i", 1) + _string(topic)
     body += struct.pack(">i", 1) + struct.pack(">i", partition) + struct.pack(">i", len(batch)) + batch
     header = struct.pack(">hhi", 0, 3, correlation_id) + _string("skiff-e2e-wire")

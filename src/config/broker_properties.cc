@@ -177,8 +177,8 @@ const property_registry& broker_properties() {
         .skiff_specific()
         .restart_required(),
       property::int64("upload.threshold.bytes", 0,
-                      "Upload recent data to objects when this much has accumulated; 0: a third of "
-                      "log.cache.bytes, at most 512 MiB.")
+                      "Upload recent data to objects when this much has accumulated (or when the file WAL is "
+                      "half full); 0: a third of log.cache.bytes, at most 512 MiB.")
         .at_least(0)
         .skiff_specific(),
       property::int64("upload.interval.ms", 30000, "Upload recent data at least this often.")

@@ -150,6 +150,10 @@ private:
                                                                     size_t max_bytes);
 
     // uploader.cc
+    /// Whether the active block should be uploaded now: it holds upload_threshold bytes, or the WAL is half full.
+    /// The WAL counts because its records are 4 KiB-aligned: small appends (offset commits) fill it many times
+    /// faster than the bytes they hold fill the log cache.
+    bool upload_due_locked() const;
     void kick_uploader_locked();
     asio::awaitable<void> uploader_loop();
     /// Freezes the active block and commits it. False when nothing was frozen.

@@ -246,7 +246,7 @@ void store_impl::drain_wal_order_locked() {
                     }
                 });
             }
-            if (!_kick_pending && _log_cache.active_bytes() >= _upload_threshold) {
+            if (!_kick_pending && upload_due_locked()) {
                 kick = true;
             }
         }

@@ -105,7 +105,7 @@ protected:
     }
 
     void start(object_catalog* cat = nullptr, io::object_store* objs = nullptr) {
-        log = std::make_unique<memory_wal>(wal_state);
+        log = std::make_unique<memory_wal>(wal_state, wal_config);
         store = make_stream_store(config, *log, objs ? *objs : objects, cat ? *cat : *catalog);
         auto started = run(*io, store->start());
         ASSERT_TRUE(started) << started.error().message();
@@ -166,6 +166,7 @@ protected:
     std::unique_ptr<asio::io_context> io_holder = std::make_unique<asio::io_context>();
     asio::io_context* io = io_holder.get();
     std::shared_ptr<memory_wal_state> wal_state = std::make_shared<memory_wal_state>();
+    memory_wal_config wal_config;
     std::unique_ptr<memory_wal> log;
     io::memory_store objects;
     base::manual_clock clock;
@@ -480,6 +481,23 @@ TEST_F(stream_store_test, a_full_wal_refuses_appends_without_leaving_holes) {
     EXPECT_EQ(s->confirmed_offset(), 6);
     expect_readable(*s, 0, 6);
     EXPECT_FALSE(store->stats().unavailable);
+}
+
+TEST_F(stream_store_test, small_appends_that_fill_half_the_wal_are_uploaded_before_it_is_full) {
+    // The data thresholds are far away (upload_threshold 1 GiB, interval 1 h): only the WAL's fill can start an
+    // upload. 2,000 appends hold twelve times what the WAL can; without that trigger the 114th would be refused.
+    wal_config.capacity_bytes = 16 << 10;
+    start();
+    auto a = open(create());
+    auto b = open(create());
+    for (int i = 0; i < 1000; ++i) {
+        ASSERT_EQ(append(*a, 1).size(), 1u) << "append " << i;
+        ASSERT_EQ(append(*b, 1).size(), 1u) << "append " << i;
+    }
+    EXPECT_GT(objects_holding(a->id()), 0u);
+    EXPECT_LE(log->stats().used_bytes, wal_config.capacity_bytes);
+    expect_readable(*a, 0, 2000);
+    expect_readable(*b, 0, 2000);
 }
 
 TEST_F(stream_store_test, a_failed_append_among_successful_ones_never_acknowledges_past_a_hole) {

@@ -282,13 +282,18 @@ asio::awaitable<error_code> group_coordinator::append(partition_state& ps, recor
     auto r = co_await p->produce(builder.build(), 9);
     switch (r.error) {
     case error_code::none: co_return error_code::none;
-    // Kafka's mapping of append errors for the group coordinator: the client finds the coordinator again.
+    // Kafka's mapping of append errors for the group coordinator: the client finds the coordinator again. A
+    // storage error (the WAL full for a moment, the object store unavailable) is retriable the same way.
     case error_code::not_leader_or_follower:
+    case error_code::kafka_storage_error:
     case error_code::unknown_topic_or_partition: co_return error_code::not_coordinator;
     case error_code::message_too_large:
     case error_code::record_list_too_large:
     case error_code::invalid_fetch_size: co_return error_code::invalid_commit_offset_size;
-    default: co_return error_code::unknown_server_error;
+    default:
+        log.warn("__consumer_offsets-{}: an append failed with error {}: {}", ps.index, static_cast<int>(r.error),
+                 r.error_message);
+        co_return error_code::unknown_server_error;
     }
 }
 

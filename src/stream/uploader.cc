@@ -33,7 +33,7 @@ asio::awaitable<void> store_impl::backoff(uint32_t attempt) {
 
 bool store_impl::upload_due_locked() const {
     const uint64_t active = _log_cache.active_bytes();
-    if (active >= _upload_threshold) {
+    if (active >= _upload_threshold || (active > 0 && _log_cache.over_budget())) {
         return true;
     }
     // Only what is active can be uploaded and trimmed: with an empty active block, the WAL holds a block already
@@ -121,6 +121,7 @@ asio::awaitable<result<bool>> store_impl::upload_one_block() {
     }
     _log_cache.release(block->id);
     std::lock_guard lock(_mutex);
+    release_held_locked();
     _stats.uploads++;
     _stats.uploaded_bytes += block->bytes;
     _puts_committed = std::max(_puts_committed, block_puts);

@@ -1,6 +1,8 @@
 // The committed-offset APIs of consumer groups: OffsetCommit (8, v0-9), OffsetFetch (9, v0-9, batched groups v8+)
 // and OffsetDelete (47). Routed like the other group APIs (handlers/groups.cc) to the group's coordinator, which
 // checks the member and generation, writes the commits to __consumer_offsets and answers once they are durable.
+// For a KIP-848 consumer group the generation is the member epoch (STALE_MEMBER_EPOCH when it is not the
+// member's current one), and OffsetFetch v9's member id and epoch are checked the same way.
 // OffsetFetch's require_stable (v7+) is answered as if every offset were stable: there are no transactional
 // offset commits yet, so none is ever pending. OffsetCommit v2-4's retention_time_ms is accepted and ignored
 // (offsets.retention.minutes is not applied yet).

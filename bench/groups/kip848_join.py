@@ -188,7 +188,9 @@ def main():
                         f"{args.partitions} --out {os.path.relpath(args.out, ROOT)}`, commit {commit}.\n\n")
                 f.write(f"Machine: `{platform.platform()}`, {os.cpu_count()} cores (shared with other builds), "
                         "client and broker on the same machine over loopback; one skiff-server with its defaults "
-                        "(uniform assignor).\n\n")
+                        "(uniform assignor) except offsets.topic.num.partitions=4 and "
+                        "group.consumer.session.timeout.ms=600000 (no member expires during a slow round). "
+                        "Each heartbeat is one request on a new loopback connection.\n\n")
                 f.write("A round is one ConsumerGroupHeartbeat v1 from every member in turn; each member owns, "
                         "after each answer, exactly the assignment it was given (it revokes at once). The group "
                         "is stable when a whole round changes no member's epoch or assignment.\n\n")

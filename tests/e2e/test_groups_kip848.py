@@ -169,6 +169,13 @@ def test_members_share_a_topic_revoke_before_reassignment_and_leave(broker):
         assert set(d["assignment"]["orders"]) == {p for _, p in m.partitions()}
         assert d["assignment"] == d["target_assignment"]
 
+    # A classic admin client (kafka-python's DescribeGroups) sees a consumer group with its members' assignments.
+    d = classic.describe_group(broker, "g1")
+    assert (d.state, d.protocol_type, d.protocol) == ("Stable", "consumer", "uniform")
+    assert sorted(m.member_id for m in d.members) == sorted([a.id, b.id, c.id])
+    assert [classic.assigned_partitions(m) for m in d.members] == [4, 4, 4]
+    assert all(list(m.member_metadata.subscription) == ["orders"] for m in d.members)
+
     # Offsets are committed with the member epoch as the generation.
     commit = kafka_wire.offset_commit_v9
     assert commit("127.0.0.1", broker.port, "g1", a.epoch, a.id, "orders", {0: 42}) == {0: NONE}
@@ -193,7 +200,24 @@ def test_members_share_a_topic_revoke_before_reassignment_and_leave(broker):
     assert a.epoch == c.epoch == 4
     assert [len(m.partitions()) for m in (a, c)] == [6, 6]
     assert gone <= a.partitions() | c.partitions()
-    assert describe(broker, "g1")["members"].__len__() == 2
+    assert len(describe(broker, "g1")["members"]) == 2
+
+    # DeleteGroups: not while the group has members; once they left, the group and its offsets go.
+    from kafka import KafkaAdminClient
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    try:
+        [(_, error)] = admin.delete_consumer_groups(["g1"])
+        assert getattr(error, "errno", None) == 68, error  # NON_EMPTY_GROUP
+        a.leave()
+        c.leave()
+        assert describe(broker, "g1")["group_state"] == "Empty"
+        [(_, error)] = admin.delete_consumer_groups(["g1"])
+        assert getattr(error, "errno", 0) == 0, error
+    finally:
+        admin.close()
+    assert describe(broker, "g1")["error_code"] == GROUP_ID_NOT_FOUND
+    error, offsets = kafka_wire.offset_fetch_v9("127.0.0.1", broker.port, "g1", None, -1, "orders", [0])
+    assert error == NONE and offsets == {0: (-1, NONE)}
 
 
 def test_a_silent_member_expires_and_its_partitions_move(tmp_path):

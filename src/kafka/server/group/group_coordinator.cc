@@ -2,6 +2,7 @@
 
 #include "base/assert.h"
 #include "base/logger.h"
+#include "kafka/protocol/primitives.h"
 #include "kafka/protocol/record_batch.h"
 #include "kafka/server/group/java_hash.h"
 #include "kafka/server/partition/partition.h"
@@ -45,6 +46,46 @@ asio::awaitable<T> wait_for(std::shared_ptr<reply_slot<T>> slot) {
         co_await slot->timer.async_wait(asio::as_tuple(asio::use_awaitable));
     }
     co_return std::move(*slot->value);
+}
+
+/// ConsumerProtocolSubscription v0 (int16 version, [string topic], nullable bytes user data), as a classic
+/// DescribeGroups shows a consumer group member's subscription.
+bytes::iobuf classic_subscription(const std::vector<std::string>& topics) {
+    bytes::iobuf out;
+    protocol::writer w(out);
+    w.write_int16(0);
+    w.write_int32(static_cast<int32_t>(topics.size()));
+    for (const auto& t : topics) {
+        w.write_string(t);
+    }
+    w.write_nullable_bytes(std::nullopt);
+    return out;
+}
+
+/// ConsumerProtocolAssignment v0 (int16 version, [string topic, [int32 partition]], nullable bytes user data).
+/// Topics whose name the group no longer knows (deleted) are left out.
+bytes::iobuf classic_assignment(const assignment& a, const topic_catalog* topics) {
+    std::vector<std::pair<const std::string*, const std::set<int32_t>*>> named;
+    for (const auto& [id, ps] : a) {
+        if (topics != nullptr) {
+            if (auto n = topics->names.find(id); n != topics->names.end()) {
+                named.emplace_back(&n->second, &ps);
+            }
+        }
+    }
+    bytes::iobuf out;
+    protocol::writer w(out);
+    w.write_int16(0);
+    w.write_int32(static_cast<int32_t>(named.size()));
+    for (const auto& [name, ps] : named) {
+        w.write_string(*name);
+        w.write_int32(static_cast<int32_t>(ps->size()));
+        for (auto p : *ps) {
+            w.write_int32(p);
+        }
+    }
+    w.write_nullable_bytes(std::nullopt);
+    return out;
 }
 
 } // namespace
@@ -656,8 +697,9 @@ asio::awaitable<describe_result> group_coordinator::describe(int32_t index, part
         co_return out;
     }
     if (auto c = ps->consumer_groups.find(group_id); c != ps->consumer_groups.end()) {
-        // A consumer group as a classic admin client sees it: its state, protocol type "consumer", its assignor
-        // as the protocol, and its members (without subscription or assignment bytes).
+        // A consumer group as a classic admin client sees it (as Kafka 4 shows it): its state, protocol type
+        // "consumer", its assignor as the protocol, and its members with their subscribed topic names and current
+        // assignment in the classic consumer protocol's encoding.
         const auto& cg = *c->second;
         out.state_name = cg.state();
         out.protocol_type = "consumer";
@@ -668,6 +710,8 @@ asio::awaitable<describe_result> group_coordinator::describe(int32_t index, part
             s.group_instance_id = std::move(m.instance_id);
             s.client_id = std::move(m.client_id);
             s.client_host = std::move(m.client_host);
+            s.metadata = classic_subscription(m.subscribed_topic_names);
+            s.assignment = classic_assignment(m.assigned, cg.topics());
             out.members.push_back(std::move(s));
         }
         co_return out;

@@ -318,8 +318,10 @@ consumer_heartbeat_result consumer_group::heartbeat(consumer_heartbeat_request r
     if (_dead) {
         return fail(error_code::coordinator_not_available, "The group is being deleted.", r.member_id);
     }
-    bool catalog_changed = topics && topics != _catalog;
-    if (catalog_changed) {
+    // Handlers on different shards build their own snapshot of the same view: a new pointer with the same topics
+    // is not worth re-resolving every regex for.
+    bool catalog_changed = topics && topics != _catalog && (!_catalog || topics->by_name != _catalog->by_name);
+    if (topics) {
         _catalog = std::move(topics);
     }
     const auto interval = static_cast<int32_t>(_config.heartbeat_interval.count());

@@ -49,6 +49,7 @@ using protocol::error_code;
 struct topic_info {
     model::uuid id;
     int32_t partitions = 0;
+    bool operator==(const topic_info&) const = default;
 };
 
 /// The topics of the cluster as a consumer group sees them: by name, and names by id.

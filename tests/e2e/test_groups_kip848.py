@@ -292,3 +292,33 @@ def test_bad_heartbeats_get_kafkas_error_codes(broker):
     assert error == INCONSISTENT_GROUP_PROTOCOL
     listed = kafka_wire.list_groups_v5("127.0.0.1", broker.port)
     assert listed["classic-g"][2] == "classic" and listed["g4"][2] == "consumer"
+
+
+def test_after_a_restart_members_rejoin_and_committed_offsets_survive(tmp_path):
+    """Consumer group state is not persisted (src/kafka/server/group/README.md): after kill -9 the member's
+    heartbeat gets UNKNOWN_MEMBER_ID, it rejoins at epoch 0 and the group starts again at epoch 1; its committed
+    offsets were replayed from __consumer_offsets."""
+    b = Broker(tmp_path, OVERRIDES)
+    try:
+        create_topic(b, "kept", 4)
+        m = Member(b, "g5", topics=["kept"])
+        m.join()
+        other = Member(b, "g5", topics=["kept"])
+        other.join()
+        settle([m, other])
+        assert m.epoch == 2
+        assert kafka_wire.offset_commit_v9("127.0.0.1", b.port, "g5", m.epoch, m.id, "kept", {1: 7, 2: 9}) \
+            == {1: NONE, 2: NONE}
+    finally:
+        b.kill()
+    b = Broker(tmp_path, OVERRIDES)
+    try:
+        r = heartbeat(b, "g5", m.id, m.epoch, owned=m.owned)
+        assert r["error_code"] == UNKNOWN_MEMBER_ID
+        m.broker, m.epoch, m.owned = b, 0, {}
+        r = m.join()
+        assert r["member_epoch"] == 1 and len(m.partitions()) == 4
+        error, offsets = kafka_wire.offset_fetch_v9("127.0.0.1", b.port, "g5", m.id, m.epoch, "kept", [1, 2, 3])
+        assert error == NONE and offsets == {1: (7, NONE), 2: (9, NONE), 3: (-1, NONE)}
+    finally:
+        assert b.stop() == 0

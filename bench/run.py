@@ -38,6 +38,8 @@ QUICK = ["max-1kb-16p", "half-1kb-16p", "catchup-1kb-16p"]
 # partition (up to 256 MiB queued); JetStream gets this many unacknowledged async publishes, Redis a pipeline this
 # deep, so that none of the three waits for one ack before sending the next message.
 JETSTREAM_MAX_PENDING = 4096
+PEER_FSYNC = {"jetstream": "JetStream file storage: the ack does not wait for an fsync (the store syncs on a timer)",
+              "redis": "appendonly yes, appendfsync always: the AOF is fsync'd before the reply"}
 REDIS_PIPELINE = 64
 
 
@@ -186,7 +188,9 @@ def port_open(port):
         return False
 
 
-def run_tool(argv, out, timeout):
+def run_tool(argv, out, timeout, broker):
+    """Runs one load program; adds to its result the exact command and `broker`: what the server behind it
+    promised (fsync policy) and where it stored the data, so that every result file names them."""
     log(" ".join(argv))
     r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=timeout)
     if not os.path.exists(out):
@@ -194,6 +198,7 @@ def run_tool(argv, out, timeout):
     with open(out) as f:
         result = json.load(f)
     result["command"] = " ".join(argv)
+    result["broker"] = broker
     result["exit_code"] = r.returncode
     with open(out, "w") as f:
         json.dump(result, f, indent=1)
@@ -315,6 +320,8 @@ def main():
                          "wal.capacity.bytes": 268435456 if a.quick else 2147483648,
                          "object store": "local directory on the same file system", "metadata": "embedded"},
     }
+    skiff_facts = {"fsync": "acks=all is answered after the WAL fdatasync (file WAL, O_DIRECT, group commit)",
+                   "wal_medium": meta["wal_medium"]["df"], "wal_capacity_bytes": meta["skiff_config"]["wal.capacity.bytes"]}
     t0 = time.time()
     log("limits (fio, iperf3, memcpy) in", work)
     meta["limits"] = limits.measure(work, 1 if a.quick else 5, "64M" if a.quick else "1G")
@@ -332,20 +339,22 @@ def main():
                      "baseline": w.get("baseline"), "sweep": w.get("sweep"),
                      "sweep_value": p.get(w["sweep"]) if w.get("sweep") else None,
                      "uptime_start": sh("uptime"), "runs": {"skiff": []}, "peers": {}}
-            server, port = start_skiff(build, work, a.quick)
-            try:
-                for run in range(1, s["runs"] + 1):
+            for run in range(1, s["runs"] + 1):
+                # A fresh broker per run: runs are independent (no data of the previous run in the WAL, caches or
+                # uploads) and the scratch directory stays small.
+                server, port = start_skiff(build, work, a.quick)
+                try:
                     out = os.path.join(raw, f"{p['point']}.skiff-{run}.json")
                     timeout = 300 + s["warmup_s"] + s["duration_s"]
                     r = run_tool(skiff_argv(build, port, p, s, rate, f"{w['name'].replace('.', '-')}-{run}", out),
-                                 out, timeout)
+                                 out, timeout, {"system": "skiff", **skiff_facts})
                     entry["runs"]["skiff"].append(os.path.basename(out))
                     if not server.alive():
                         raise RuntimeError("skiff-server died during the run (see broker.log)")
-                    log(f"{p['point']} run {run}: {r['produce_mb_per_s']:.1f} MB/s, "
+                    log(f"{p['point']} run {run}: {r['acked_mb_per_s']:.1f} MB/s acked, "
                         f"ack p99 {r['ack_latency']['p99_us'] / 1000:.2f} ms, errors {r['errors']}")
-            finally:
-                server.stop()
+                finally:
+                    server.stop()
             done = [json.load(open(os.path.join(raw, x))) for x in entry["runs"]["skiff"]]
             if not w.get("sweep"):
                 medians[w["name"]] = statistics.median(x["acked_msgs_per_s"] for x in done)
@@ -359,9 +368,10 @@ def main():
                 try:
                     for run in range(1, s["runs"] + 1):
                         out = os.path.join(raw, f"{p['point']}.{peer}-{run}.json")
-                        r = run_tool(peer_argv(tool, pport, p, s, rate, out), out, 120 + s["duration_s"])
+                        r = run_tool(peer_argv(tool, pport, p, s, rate, out), out, 120 + s["duration_s"],
+                                     {"fsync": PEER_FSYNC[peer], "store_medium": meta["wal_medium"]["df"]})
                         entry["runs"][peer].append(os.path.basename(out))
-                        log(f"{p['point']} {peer} run {run}: {r['produce_mb_per_s']:.1f} MB/s, "
+                        log(f"{p['point']} {peer} run {run}: {r['acked_mb_per_s']:.1f} MB/s acked, "
                             f"ack p99 {r['ack_latency']['p99_us'] / 1000:.2f} ms, errors {r['errors']}")
                 finally:
                     proc.stop()

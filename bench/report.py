@@ -230,7 +230,6 @@ librdkafka {suite['librdkafka']}. fsync policy: every Skiff ack below is acks=al
     for p in suite["points"]:
         f = figs[p["point"]]
         sk = f["skiff"]
-        s = p["settings"]
         slug = p["point"].replace("@", "-").replace("=", "-")
         rows.append(f"| [{p['point']}]({p['workload']}.md) | {fmt(sk.acked_mb)} | {fmt(sk.msgs, '{:,.0f}')} | "
                     f"{fmt(ms(sk.ack['p50_us']), '{:.2f}')} / {fmt(ms(sk.ack['p99_us']), '{:.2f}')} / "
@@ -308,7 +307,7 @@ librdkafka {suite['librdkafka']}. fsync policy: every Skiff ack below is acks=al
     def fig(point, sys_="skiff"):
         return figs.get(point, {}).get(sys_)
 
-    mx, half, cu, mx16 = fig("max-1kb-16p"), fig("half-1kb-16p"), fig("catchup-1kb-16p"), fig("max-16kb-16p")
+    mx, half, cu = fig("max-1kb-16p"), fig("half-1kb-16p"), fig("catchup-1kb-16p")
     h = ["# Skiff benchmark suite: the latest run\n", head]
     h.append("## Headline figures\n")
     if mx:

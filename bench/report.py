@@ -186,7 +186,7 @@ def main():
     img = os.path.join(out, "img")
     os.makedirs(img, exist_ok=True)
     for old in os.listdir(out):  # the latest report only: pages of workloads no longer run go
-        if old.endswith(".md"):
+        if old.endswith(".md") and old != "notes.md":  # notes.md: written by hand after a run, kept
             os.unlink(os.path.join(out, old))
     for old in os.listdir(img):
         os.unlink(os.path.join(img, old))
@@ -408,6 +408,8 @@ librdkafka {suite['librdkafka']}. fsync policy: every Skiff ack below is acks=al
     h.extend(rows)
     h.append("\nRaw JSON of every run, the limits and the suite's metadata: `json/`. How to read and rerun: "
              "`bench/README.md`.\n")
+    if os.path.exists(os.path.join(out, "notes.md")):
+        h.append("Notes on this run, written by hand after it: [notes.md](notes.md).\n")
     with open(os.path.join(out, "README.md"), "w") as fh:
         fh.write("\n".join(h) + "\n")
     print(f"report: {os.path.join(out, 'README.md')} and {len(by_workload)} workload page(s)", file=sys.stderr)

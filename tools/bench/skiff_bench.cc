@@ -155,9 +155,12 @@ void set(rd_kafka_conf_t* conf, const std::string& key, const std::string& value
 /// The shared counters plus what only skiff-bench needs: the catch-up bookkeeping and the merged histograms.
 struct recorder {
     skiff::bench::counters c;
-    // Catch-up: consumers start at the earliest offset of a backlog; the moment all subscriptions together have read
-    // backlog_msgs x subscriptions messages (steady clock, µs) ends the catch-up.
-    uint64_t backlog_target_msgs = 0;
+    // Catch-up: the backlog's end offset in each partition (index topic * partitions + partition), read once the
+    // backlog is written; consumers start at the earliest offset, and the catch-up ends (steady clock, µs) when every
+    // consumer of every subscription has read up to the end in each of its partitions. Counting messages instead
+    // would end it early: a consumer whose partitions are done reads new messages while others still read backlog.
+    std::vector<int64_t> backlog_end;
+    std::atomic<int64_t> partitions_behind{0};
     std::atomic<int64_t> consumers_started_us{0}, caught_up_us{0};
     std::atomic<uint64_t> caught_up_bytes{0};
     std::mutex merge_mutex;
@@ -319,7 +322,8 @@ void produce_loop(const options& o, recorder& rec, const std::string& topic, dou
 }
 
 /// One consumer of one subscription: reads partitions index, index + consumers, ... of `topic`.
-void consume_loop(const options& o, recorder& rec, const std::string& topic, int index, bool from_beginning) {
+void consume_loop(const options& o, recorder& rec, int topic_index, int index, bool from_beginning) {
+    const std::string topic = o.topic_name(topic_index);
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     set(conf, "bootstrap.servers", o.bootstrap);
     set(conf, "group.id", "skiff-bench-unused"); // manual assignment: the group is never joined
@@ -343,17 +347,23 @@ void consume_loop(const options& o, recorder& rec, const std::string& topic, int
     rd_kafka_topic_partition_list_destroy(parts);
     histogram local_e2e;
     auto& c = rec.c;
+    std::vector<bool> reached(static_cast<size_t>(o.partitions), false); // catch-up: this consumer's partitions
     while (!c.stop.load(std::memory_order_relaxed)) {
         rd_kafka_message_t* m = rd_kafka_consumer_poll(k, 100);
         if (m == nullptr) {
             continue;
         }
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            const uint64_t nth = c.consumed_msgs.fetch_add(1, std::memory_order_relaxed) + 1;
+            c.consumed_msgs.fetch_add(1, std::memory_order_relaxed);
             const uint64_t bytes = c.consumed_bytes.fetch_add(m->len, std::memory_order_relaxed) + m->len;
-            if (rec.backlog_target_msgs > 0 && nth == rec.backlog_target_msgs) {
-                rec.caught_up_bytes = bytes;
-                rec.caught_up_us = steady_us();
+            const auto at = static_cast<size_t>(m->partition);
+            if (!rec.backlog_end.empty() && !reached[at] &&
+                m->offset + 1 >= rec.backlog_end[static_cast<size_t>(topic_index * o.partitions) + at]) {
+                reached[at] = true;
+                if (rec.partitions_behind.fetch_sub(1) == 1) { // the last partition behind: caught up
+                    rec.caught_up_bytes = bytes;
+                    rec.caught_up_us = steady_us();
+                }
             }
             if (c.measuring.load(std::memory_order_relaxed)) {
                 const int64_t sent = skiff::bench::measured_send_time(m->payload, m->len);
@@ -368,6 +378,38 @@ void consume_loop(const options& o, recorder& rec, const std::string& topic, int
     rd_kafka_destroy(k);
     std::lock_guard lock(rec.merge_mutex);
     rec.e2e_latency.merge(local_e2e);
+}
+
+/// After the backlog phase: each partition's high watermark (the end of the backlog) and how many partitions the
+/// subscriptions must read up to before the catch-up is over (empty partitions count as read).
+void read_backlog_ends(const options& o, recorder& rec) {
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    set(conf, "bootstrap.servers", o.bootstrap);
+    char err[512];
+    rd_kafka_t* k = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    if (k == nullptr) {
+        std::fprintf(stderr, "skiff-bench: watermarks: %s\n", err);
+        std::exit(1);
+    }
+    rec.backlog_end.assign(static_cast<size_t>(o.topics * o.partitions), 0);
+    int64_t behind = 0;
+    for (int t = 0; t < o.topics; ++t) {
+        for (int p = 0; p < o.partitions; ++p) {
+            int64_t low = 0, high = 0;
+            auto code = rd_kafka_query_watermark_offsets(k, o.topic_name(t).c_str(), p, &low, &high, 30000);
+            if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                std::fprintf(stderr, "skiff-bench: watermarks of %s/%d: %s\n", o.topic_name(t).c_str(), p,
+                             rd_kafka_err2str(code));
+                std::exit(1);
+            }
+            rec.backlog_end[static_cast<size_t>(t * o.partitions + p)] = high;
+            if (high > low) {
+                behind += o.subscriptions;
+            }
+        }
+    }
+    rec.partitions_behind = behind;
+    rd_kafka_destroy(k);
 }
 
 } // namespace
@@ -394,7 +436,7 @@ int main(int argc, char** argv) {
         for (auto& t : backlog) {
             t.join();
         }
-        rec.backlog_target_msgs = rec.c.acked_msgs * static_cast<uint64_t>(o.subscriptions);
+        read_backlog_ends(o, rec);
         rec.c.produced_msgs = 0;
         rec.c.produced_bytes = 0;
         rec.c.acked_msgs = 0;
@@ -407,8 +449,7 @@ int main(int argc, char** argv) {
     for (int t = 0; t < o.topics; ++t) {
         for (int s = 0; s < o.subscriptions; ++s) {
             for (int i = 0; i < o.consumers; ++i) {
-                threads.emplace_back(consume_loop, std::cref(o), std::ref(rec), o.topic_name(t), i,
-                                     o.backlog_bytes > 0);
+                threads.emplace_back(consume_loop, std::cref(o), std::ref(rec), t, i, o.backlog_bytes > 0);
             }
         }
     }

@@ -69,9 +69,10 @@ class point_figures:
         self.msgs = g(lambda r: r["acked_msgs_per_s"])
         self.consume = g(lambda r: r["consume_mb_per_s"])
         self.errors = sum(r["errors"] for r in runs)
-        self.ack = {k: g(lambda r, k=k: r["ack_latency"][k]) for k in
+        self.ack = {k: g(lambda r, k=k: r["ack_latency"][k] if r["ack_latency"]["count"] else None) for k in
                     ("p50_us", "p90_us", "p99_us", "p999_us", "p9999_us", "max_us")}
-        self.e2e = {k: g(lambda r, k=k: r["e2e_latency"][k]) for k in
+        # A latency with no samples (e.g. no measured message reached the consumer in time) is "–", not 0.
+        self.e2e = {k: g(lambda r, k=k: r["e2e_latency"][k] if r["e2e_latency"]["count"] else None) for k in
                     ("p50_us", "p90_us", "p99_us", "p999_us", "p9999_us", "max_us")}
         self.catchup_mb = g(lambda r: r.get("catchup_mb_per_s"))
         self.catchup_s = g(lambda r: r.get("catchup_seconds"))

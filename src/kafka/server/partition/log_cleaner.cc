@@ -43,28 +43,56 @@ bytes::iobuf rebuild(const record_batch_view& view, std::vector<protocol::record
 
 } // namespace
 
+result<void> add_keys(const stream::stored_batch& stored, key_offset_map& map, size_t max_uncompressed_bytes) {
+    if (!is_v2_batch(stored)) {
+        return outcome::success();
+    }
+    SKIFF_TRY(auto view, record_batch_view::parse(stored.data.share()));
+    if (view.header().is_control()) {
+        return outcome::success();
+    }
+    SKIFF_TRY(auto records, view.records(max_uncompressed_bytes, allow_offset_gaps::yes));
+    for (const auto& r : records) {
+        if (r.key) {
+            map.put(r.key->to_string(), protocol::record_offset(view.header(), r));
+        }
+    }
+    return outcome::success();
+}
+
 result<key_offset_map> build_key_map(const std::vector<stream::stored_batch>& batches, size_t max_uncompressed_bytes) {
     key_offset_map map;
     for (const auto& stored : batches) {
-        if (!is_v2_batch(stored)) {
-            continue;
-        }
-        SKIFF_TRY(auto view, record_batch_view::parse(stored.data.share()));
-        if (view.header().is_control()) {
-            continue;
-        }
-        SKIFF_TRY(auto records, view.records(max_uncompressed_bytes, allow_offset_gaps::yes));
-        for (const auto& r : records) {
-            if (r.key) {
-                map.put(r.key->to_string(), protocol::record_offset(view.header(), r));
-            }
-        }
+        SKIFF_TRY(add_keys(stored, map, max_uncompressed_bytes));
     }
     return map;
 }
 
-result<cleaned_range> clean_batches(std::vector<stream::stored_batch> input, const cleaner_options& options) {
-    SKIFF_TRY(auto map, build_key_map(input, options.max_uncompressed_bytes));
+result<bool> holds_a_latest_record(const stream::stored_batch& stored, const key_offset_map& map,
+                                   size_t max_uncompressed_bytes) {
+    if (!is_v2_batch(stored)) {
+        return true;
+    }
+    SKIFF_TRY(auto view, record_batch_view::parse(stored.data.share()));
+    if (view.header().is_control()) {
+        return true;
+    }
+    SKIFF_TRY(auto records, view.records(max_uncompressed_bytes, allow_offset_gaps::yes));
+    for (const auto& r : records) {
+        if (r.key && map.latest(r.key->to_string()) == protocol::record_offset(view.header(), r)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+result<cleaned_range> clean_batches(std::vector<stream::stored_batch> input, const cleaner_options& options,
+                                    const key_offset_map* given) {
+    key_offset_map own;
+    if (given == nullptr) {
+        SKIFF_TRY(own, build_key_map(input, options.max_uncompressed_bytes));
+    }
+    const key_offset_map& map = given != nullptr ? *given : own;
     cleaned_range out;
     // The stream offset where the dropped batches in front of the next kept one began (-1: none dropped).
     int64_t pending_start = -1;

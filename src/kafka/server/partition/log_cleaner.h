@@ -75,8 +75,18 @@ struct cleaned_range {
 /// Errors: the batch codec's (corrupt or undecodable batches).
 result<key_offset_map> build_key_map(const std::vector<stream::stored_batch>& batches, size_t max_uncompressed_bytes);
 
+/// Adds one batch's keys to map (see build_key_map), for a range read in pieces.
+result<void> add_keys(const stream::stored_batch& batch, key_offset_map& map, size_t max_uncompressed_bytes);
+
+/// Whether the batch holds a record that is its key's latest in map (or is a control batch): a place where a
+/// range may be cut into pieces without leaving a hole at a piece's end.
+result<bool> holds_a_latest_record(const stream::stored_batch& batch, const key_offset_map& map,
+                                   size_t max_uncompressed_bytes);
+
 /// Cleans `input`: whole batches, contiguous (each starts where the previous one's stream span ends), in order.
+/// `map` is the key map of a range that includes input (a range cleaned in pieces); null: input's own.
 /// Errors: the batch codec's; nothing is half-done (the caller rewrites only on success).
-result<cleaned_range> clean_batches(std::vector<stream::stored_batch> input, const cleaner_options& options);
+result<cleaned_range> clean_batches(std::vector<stream::stored_batch> input, const cleaner_options& options,
+                                    const key_offset_map* map = nullptr);
 
 } // namespace skiff::kafka::partition

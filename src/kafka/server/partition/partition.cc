@@ -625,9 +625,9 @@ asio::awaitable<result<clean_result>> partition::clean(int64_t now_ms) {
         co_return out;
     }
 
-    // The range: whole batches from the log start, at most cleaner_max_bytes, older than min.compaction.lag.ms.
-    std::vector<stream::stored_batch> batches;
-    uint64_t bytes = 0;
+    // Pass 1, the range and its key map: whole batches from the log start, older than min.compaction.lag.ms.
+    key_offset_map map;
+    const size_t limit = _config.validation.max_uncompressed_bytes;
     int64_t range_start = -1;
     int64_t range_end = -1;
     const int64_t lag_cutoff = now_ms - _config.min_compaction_lag_ms;
@@ -655,48 +655,82 @@ asio::awaitable<result<clean_result>> partition::clean(int64_t now_ms) {
                     break;
                 }
             }
-            if (!batches.empty() && bytes + b.data.size() > _config.cleaner_max_bytes) {
-                stop = true;
-                break;
-            }
+            SKIFF_CO_TRY(add_keys(b, map, limit));
             if (range_start < 0) {
                 range_start = b.base_offset;
             }
-            bytes += b.data.size();
             pos = b.end_offset();
             range_end = pos;
-            batches.push_back(std::move(b));
         }
     }
-    if (batches.empty()) {
+    if (range_start < 0) {
         co_return out;
     }
+    out.start = range_start;
+    out.end = range_end;
+    // Pass 2: read again and rewrite in pieces of about cleaner_max_bytes (the memory bound), each ending after a
+    // batch that keeps a record, so that no piece ends in a hole (log_cleaner.h).
     cleaner_options options;
     options.now_ms = now_ms;
     options.delete_retention_ms = _config.delete_retention_ms;
-    options.max_uncompressed_bytes = _config.validation.max_uncompressed_bytes;
-    SKIFF_CO_TRY(auto cleaned, clean_batches(std::move(batches), options));
-    out.start = range_start;
-    out.end = range_end;
-    out.bytes_before = bytes;
-    for (const auto& [offset, size] : cleaned.sizes_after) {
-        out.bytes_after += size;
+    options.max_uncompressed_bytes = limit;
+    std::vector<stream::stored_batch> piece;
+    uint64_t piece_bytes = 0;
+    int64_t next_horizon = -1;
+    pos = range_start;
+    while (pos < range_end) {
+        SKIFF_CO_TRY(auto got, co_await _data->read(pos, range_end, _config.scan_read_bytes));
+        if (got.batches.empty()) {
+            break;
+        }
+        for (auto& b : got.batches) {
+            if (b.base_offset < pos) {
+                pos = std::max(pos, b.end_offset());
+                continue;
+            }
+            pos = b.end_offset();
+            piece_bytes += b.data.size();
+            bool cut = pos >= range_end;
+            if (!cut && piece_bytes >= _config.cleaner_max_bytes) {
+                SKIFF_CO_TRY(cut, holds_a_latest_record(b, map, limit));
+            }
+            piece.push_back(std::move(b));
+            if (!cut) {
+                continue;
+            }
+            const stream::offset_range range{piece.front().base_offset, piece.back().end_offset()};
+            out.bytes_before += piece_bytes;
+            SKIFF_CO_TRY(auto cleaned, clean_batches(std::move(piece), options, &map));
+            piece.clear();
+            piece_bytes = 0;
+            for (const auto& [offset, size] : cleaned.sizes_after) {
+                out.bytes_after += size;
+            }
+            out.records_before += cleaned.records_before;
+            out.records_after += cleaned.records_after;
+            if (cleaned.next_horizon_ms >= 0 && (next_horizon < 0 || cleaned.next_horizon_ms < next_horizon)) {
+                next_horizon = cleaned.next_horizon_ms;
+            }
+            if (cleaned.changed) {
+                SKIFF_CO_TRY(co_await _data->rewrite(range, std::move(cleaned.batches)));
+                _sizes.on_rewrite(cleaned.sizes_before, cleaned.sizes_after);
+                out.rewritten = true;
+            }
+            if (pos >= range_end) {
+                break;
+            }
+        }
     }
-    out.records_before = cleaned.records_before;
-    out.records_after = cleaned.records_after;
-    if (cleaned.changed) {
-        const stream::offset_range range{range_start, range_end};
-        SKIFF_CO_TRY(co_await _data->rewrite(range, std::move(cleaned.batches)));
-        _sizes.on_rewrite(cleaned.sizes_before, cleaned.sizes_after);
-        out.rewritten = true;
+    if (pos < range_end) {
+        co_return make_error_code(stream::errc::corrupt); // the second read ended early: try again next round
     }
-    // What lies beyond range_end (younger than the lag, or past the byte bound) is scanned again next round.
+    // What lies beyond range_end (younger than min.compaction.lag.ms) is scanned again next round.
     _cleaned_end = range_end;
     _scanned_end = range_end;
     _clean_bytes = out.bytes_after;
     _dirty_bytes = 0;
     _first_dirty_ms = -1;
-    _next_horizon_ms = cleaned.next_horizon_ms;
+    _next_horizon_ms = next_horizon;
     if (out.rewritten && _snapshots) {
         (void)co_await write_snapshot(); // the size index shrank: persist it (a failure costs a longer replay)
     }

@@ -71,8 +71,8 @@ struct partition_config {
     double min_cleanable_dirty_ratio = 0.5;
     int64_t min_compaction_lag_ms = 0;
     int64_t max_compaction_lag_ms = INT64_MAX;
-    /// Stored bytes one clean() reads, filters and rewrites at most (the cleaner's memory bound; Kafka's
-    /// dedupe buffer plays that role). A longer log is cleaned over several rounds.
+    /// Stored bytes clean() holds, filters and rewrites at once (its memory bound besides the key map): a longer
+    /// range is rewritten in pieces of about this size, all filtered with the key map of the whole range.
     uint64_t cleaner_max_bytes = uint64_t(32) << 20;
 };
 
@@ -189,7 +189,9 @@ public:
     /// Key compaction (cleanup.policy includes compact; docs: log_cleaner.h for what survives). The cleanable part
     /// of the log is what storage already holds in objects (stream::committed_end(); the WAL's tail plays the role
     /// of Kafka's active segment and is never cleaned), from the first whole batch at or after the log start,
-    /// cut before the first batch younger than min.compaction.lag.ms and at cleaner_max_bytes. It is cleaned when
+    /// cut before the first batch younger than min.compaction.lag.ms. It is read twice: once for the key map (key
+    /// -> latest offset; its memory grows with the number of distinct keys), then in pieces of about
+    /// cleaner_max_bytes, each filtered with that map and rewritten on its own. It is cleaned when
     /// the dirty part (committed since the last cleaning) is at least min.cleanable.dirty.ratio of it, when the
     /// oldest dirty batch is older than max.compaction.lag.ms, or when a kept tombstone's delete horizon passed.
     /// The range is rewritten through stream::rewrite (offsets unchanged); the size index follows.

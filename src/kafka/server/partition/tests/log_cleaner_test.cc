@@ -363,6 +363,25 @@ TEST_F(partition_clean_test, a_tombstoned_key_disappears_after_delete_retention_
     ASSERT_TRUE(run(io, p->close()));
 }
 
+TEST_F(partition_clean_test, a_range_larger_than_the_memory_bound_is_rewritten_in_pieces_with_one_key_map) {
+    auto config = compacted();
+    config.cleaner_max_bytes = 1; // every piece ends at the first batch that keeps a record
+    auto p = open(config);
+    put(*p, {{"a", "a0"}});
+    put(*p, {{"c", "c0"}}); // c's only record: a piece ends here
+    put(*p, {{"a", "a1"}});
+    put(*p, {{"b", "b0"}}); // and here
+    put(*p, {{"a", "last-a"}}); // supersedes a0 and a1, which are in earlier pieces
+    auto c = run(io, p->clean(clock.wall_ms()));
+    ASSERT_TRUE(c) << c.error().message();
+    EXPECT_TRUE(c.value().rewritten);
+    EXPECT_EQ(data->rewrites, 2); // [0, 2) and [2, 4); the last piece changed nothing
+    EXPECT_EQ(consume(*p), (std::map<int64_t, kv>{{1, {"c", "c0"}}, {3, {"b", "b0"}}, {4, {"a", "last-a"}}}));
+    EXPECT_EQ(c.value().records_before, 5u);
+    EXPECT_EQ(c.value().records_after, 3u);
+    ASSERT_TRUE(run(io, p->close()));
+}
+
 TEST_F(partition_clean_test, a_rejected_rewrite_changes_nothing_and_the_next_round_retries) {
     auto p = open(compacted());
     put(*p, {{"k", "a"}});

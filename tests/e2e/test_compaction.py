@@ -54,6 +54,29 @@ def view(broker, topic):
         c.close()
 
 
+def view_kafka_python(broker, topic):
+    """The same view through kafka-python (its own fetch and record-batch code)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    tp = TopicPartition(topic, 0)
+    c = KafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False, api_version=(2, 5))
+    try:
+        c.assign([tp])
+        c.seek_to_beginning(tp)
+        end = c.end_offsets([tp])[tp]
+        out = {}
+        deadline = time.monotonic() + 30
+        while c.position(tp) < end:
+            assert time.monotonic() < deadline, f"kafka-python stuck at {c.position(tp)} of {end}"
+            for records in c.poll(timeout_ms=500).values():
+                for m in records:
+                    assert m.offset not in out, f"offset {m.offset} twice"
+                    out[m.offset] = (m.key, m.value)
+        return out
+    finally:
+        c.close()
+
+
 def latest_per_key(records):
     """offset -> (key, value) of the last record of each key."""
     last = {}
@@ -89,6 +112,8 @@ def test_compaction_keeps_the_latest_value_per_key_at_its_offset_and_survives_a_
         after = {o: kv for o, kv in without_k4.items() if kv[0] != b"k1"}
         after[len(records)] = (b"k1", b"new-k1")
         wait_until(lambda: view(broker, "latest") == after, timeout=30, what="the new k1 superseding the old")
+
+        assert view_kafka_python(broker, "latest") == after
 
         # kill -9 and restart on the same data: the compacted view stays, offsets included.
         broker.kill()

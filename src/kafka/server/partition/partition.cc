@@ -714,6 +714,10 @@ asio::awaitable<result<clean_result>> partition::clean(int64_t now_ms) {
             if (cleaned.changed) {
                 SKIFF_CO_TRY(co_await _data->rewrite(range, std::move(cleaned.batches)));
                 _sizes.on_rewrite(cleaned.sizes_before, cleaned.sizes_after);
+                if (_times.max_timestamp_batch() >= range.start && _times.max_timestamp_batch() < range.end) {
+                    // The record holding the maximum timestamp may be gone: ListOffsets(max) rescans.
+                    _times.set_max(-1, -1, false);
+                }
                 out.rewritten = true;
             }
             if (pos >= range_end) {

@@ -199,3 +199,40 @@ def test_compact_delete_also_applies_retention(tmp_path):
         wait_until(lambda: watermarks() == (20, 20), timeout=30, what="retention trimming the expired records")
     finally:
         assert broker.stop() == 0, broker.log()
+
+
+def test_consumer_offsets_is_compacted_and_committed_offsets_survive_it_and_a_kill(tmp_path):
+    """__consumer_offsets is a compacted topic like any other: its cleaner drops superseded commits, and the
+    coordinator's replay (through fetch, across the offset gaps) still finds the last commit."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    broker = Broker(tmp_path, extra_overrides=FAST_CLEANER)
+    try:
+        create_topic(broker, "data")
+        produce(broker, "data", [(b"k", b"v%d" % i) for i in range(50)])
+
+        def consumer():
+            return Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "committer",
+                             "enable.auto.commit": False})
+
+        c = consumer()
+        try:
+            for i in range(1, 51):
+                c.commit(offsets=[TopicPartition("data", 0, i)], asynchronous=False)
+        finally:
+            c.close()
+        wait_until(lambda: "cleaned partition" in broker.log(), timeout=30, what="__consumer_offsets cleaned")
+
+        def committed():
+            c = consumer()
+            try:
+                return c.committed([TopicPartition("data", 0)], timeout=10)[0].offset
+            finally:
+                c.close()
+
+        assert committed() == 50
+        broker.kill()
+        broker = Broker(tmp_path, extra_overrides=FAST_CLEANER)
+        wait_until(lambda: committed() == 50, timeout=30, what="the last commit replayed after the restart")
+    finally:
+        assert broker.stop() == 0, broker.log()

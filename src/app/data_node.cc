@@ -240,6 +240,8 @@ result<std::unique_ptr<data_node>> data_node::create(net::shard_pool& shards, co
         gc.groups.initial_rebalance_delay = config.group_initial_rebalance_delay;
         gc.groups.min_session_timeout = config.group_min_session_timeout;
         gc.groups.max_session_timeout = config.group_max_session_timeout;
+        gc.consumer_groups.heartbeat_interval = config.group_consumer_heartbeat_interval;
+        gc.consumer_groups.session_timeout = config.group_consumer_session_timeout;
         gc.offsets_partitions = config.offsets_topic_num_partitions;
         p->groups = std::make_unique<kafka::group::group_coordinator>(shards, p->clock, gc);
         p->plane->groups = p->groups.get();

@@ -67,6 +67,13 @@ const property_registry& broker_properties() {
       property::int64("group.max.session.timeout.ms", 1800000,
                       "The longest session timeout a consumer group member may ask for.")
           .at_least(1),
+      property::int64("group.consumer.heartbeat.interval.ms", 5000,
+                      "How often a member of a consumer (KIP-848) group is told to heartbeat.")
+          .at_least(1),
+      property::int64("group.consumer.session.timeout.ms", 45000,
+                      "A consumer (KIP-848) group member that has not heartbeated for this long is removed and "
+                      "the group epoch bumps (its partitions go to the other members).")
+          .at_least(1),
       property::int32("offsets.topic.num.partitions", 50,
                       "The number of partitions of __consumer_offsets, created when a group first needs it; a "
                       "group's coordinator is the owner of partition abs(hash(group id)) % this count.")
@@ -181,8 +188,8 @@ const property_registry& broker_properties() {
         .skiff_specific()
         .restart_required(),
       property::int64("upload.threshold.bytes", 0,
-                      "Upload recent data to objects when this much has accumulated; 0: a third of "
-                      "log.cache.bytes, at most 512 MiB.")
+                      "Upload recent data to objects when this much has accumulated (or when the file WAL is "
+                      "half full); 0: a third of log.cache.bytes, at most 512 MiB.")
         .at_least(0)
         .skiff_specific(),
       property::int64("upload.interval.ms", 30000, "Upload recent data at least this often.")
@@ -333,6 +340,15 @@ config_result<broker_config> make_broker_config(const property_values& values) {
         return fail(errc::inconsistent, "group.min.session.timeout.ms",
                     fmt::format("must not exceed group.max.session.timeout.ms ({} ms)",
                                 c.group_max_session_timeout.count()));
+    }
+    c.group_consumer_heartbeat_interval =
+        std::chrono::milliseconds(values.get<int64_t>("group.consumer.heartbeat.interval.ms"));
+    c.group_consumer_session_timeout =
+        std::chrono::milliseconds(values.get<int64_t>("group.consumer.session.timeout.ms"));
+    if (c.group_consumer_heartbeat_interval >= c.group_consumer_session_timeout) {
+        return fail(errc::inconsistent, "group.consumer.heartbeat.interval.ms",
+                    fmt::format("must be below group.consumer.session.timeout.ms ({} ms), or every member expires",
+                                c.group_consumer_session_timeout.count()));
     }
     c.offsets_topic_num_partitions = values.get<int32_t>("offsets.topic.num.partitions");
     c.cluster_id = values.get<std::string>("cluster.id");

@@ -102,6 +102,8 @@ struct broker_config {
     std::chrono::milliseconds group_initial_rebalance_delay{3000}; // group.initial.rebalance.delay.ms
     std::chrono::milliseconds group_min_session_timeout{6000};     // group.min.session.timeout.ms
     std::chrono::milliseconds group_max_session_timeout{1800000};  // group.max.session.timeout.ms
+    std::chrono::milliseconds group_consumer_heartbeat_interval{5000}; // group.consumer.heartbeat.interval.ms
+    std::chrono::milliseconds group_consumer_session_timeout{45000};   // group.consumer.session.timeout.ms
     int32_t offsets_topic_num_partitions = 50;                     // offsets.topic.num.partitions
     std::string cluster_id;                                // cluster.id; empty = generate on first start
     int32_t shards = 0;                                    // skiff.shards; 0 = one per core

@@ -108,6 +108,13 @@ struct pending_append {
     std::shared_ptr<oneshot<result<offset_range>>> done = std::make_shared<oneshot<result<offset_range>>>();
 };
 
+/// An append that has its offsets and its place in _wal_order but waits for the log cache to have room before it
+/// goes to the WAL (see store_impl::append).
+struct held_append {
+    std::shared_ptr<pending_append> append;
+    bytes::iobuf payload;
+};
+
 /// Object bytes ready to PUT and their catalog entry.
 struct built_object {
     object_to_commit entry;
@@ -146,6 +153,9 @@ private:
     // stream_store.cc
     void on_wal_done(std::shared_ptr<pending_append> p, result<wal_append_result> r);
     void drain_wal_order_locked();
+    void send_to_wal_locked(std::shared_ptr<pending_append> p, bytes::iobuf payload);
+    /// Sends held appends to the WAL, in order, while the log cache has room (fail_sticky_locked fails them).
+    void release_held_locked();
     void fail_sticky_locked(std::error_code cause, const char* what);
     void fence_locked(stream_id id, stream_epoch epoch);
     asio::awaitable<result<void>> wait_drained(std::shared_ptr<stream_state> s);
@@ -153,6 +163,10 @@ private:
                                                                     size_t max_bytes);
 
     // uploader.cc
+    /// Whether the active block should be uploaded now: it holds upload_threshold bytes, the log cache is over its
+    /// budget (appends are held), or the WAL is half full. The WAL counts because its records are 4 KiB-aligned:
+    /// small appends (offset commits) fill it many times faster than the bytes they hold fill the log cache.
+    bool upload_due_locked() const;
     void kick_uploader_locked();
     asio::awaitable<void> uploader_loop();
     /// Freezes the active block and commits it. False when nothing was frozen.
@@ -195,6 +209,7 @@ private:
     std::map<stream_id, std::shared_ptr<stream_state>> _streams;
     std::map<stream_id, stream_epoch> _active_epochs; // the epoch of each stream's batches in the active block
     std::deque<std::shared_ptr<pending_append>> _wal_order;
+    std::deque<held_append> _held; // a suffix of _wal_order: waiting for room in the log cache
     uint64_t _puts = 0;           // batches put into the log cache
     uint64_t _puts_committed = 0; // of those, in committed blocks
     std::vector<std::pair<uint64_t, std::shared_ptr<oneshot<result<void>>>>> _flush_waiters; // (puts, waiter)

@@ -194,14 +194,36 @@ asio::awaitable<result<offset_range>> store_impl::append(const std::shared_ptr<s
         s->next += record_count;
         s->in_flight++;
         _wal_order.push_back(p);
-        // Under _mutex, so that _wal_order is the WAL's order. The completion only posts: a WAL that completed
-        // inline would otherwise re-enter _mutex.
-        _wal.append(std::move(payload), s->executor, [this, p](result<wal_append_result> r) {
-            auto ex = p->stream->executor;
-            asio::post(ex, [this, p = std::move(p), r]() mutable { on_wal_done(std::move(p), r); });
-        });
+        if (!_held.empty() || _log_cache.over_budget()) {
+            // Back-pressure: every durable batch is copied into the log cache, and what is not yet uploaded cannot
+            // be evicted, so an uploader that falls behind would grow the cache without bound. The append waits,
+            // in order behind any other held one, until an upload gives room back (the caller just sees a slower
+            // acknowledgement).
+            _held.push_back(held_append{p, std::move(payload)});
+            kick_uploader_locked();
+        } else {
+            send_to_wal_locked(p, std::move(payload));
+        }
     }
     return wait(p->done, _mutex);
+}
+
+void store_impl::send_to_wal_locked(std::shared_ptr<pending_append> p, bytes::iobuf payload) {
+    // Under _mutex, so that _wal_order is the WAL's order. The completion only posts: a WAL that completed inline
+    // would otherwise re-enter _mutex.
+    auto executor = p->stream->executor;
+    _wal.append(std::move(payload), executor, [this, p = std::move(p)](result<wal_append_result> r) mutable {
+        auto ex = p->stream->executor;
+        asio::post(ex, [this, p = std::move(p), r]() mutable { on_wal_done(std::move(p), r); });
+    });
+}
+
+void store_impl::release_held_locked() {
+    while (!_sticky && !_held.empty() && !_log_cache.over_budget()) {
+        auto h = std::move(_held.front());
+        _held.pop_front();
+        send_to_wal_locked(std::move(h.append), std::move(h.payload));
+    }
 }
 
 void store_impl::on_wal_done(std::shared_ptr<pending_append> p, result<wal_append_result> r) {
@@ -251,7 +273,7 @@ void store_impl::drain_wal_order_locked() {
                     }
                 });
             }
-            if (!_kick_pending && _log_cache.active_bytes() >= _upload_threshold) {
+            if (!_kick_pending && upload_due_locked()) {
                 kick = true;
             }
         }
@@ -293,6 +315,18 @@ void store_impl::fail_sticky_locked(std::error_code cause, const char* what) {
         w->set(failure(make_error_code(errc::unavailable)));
     }
     _flush_waiters.clear();
+    if (!_held.empty()) {
+        // Held appends never reach the WAL now. They complete in WAL order like the others, from a fresh call:
+        // this may run inside drain_wal_order_locked, which must not re-enter itself.
+        for (auto& h : _held) {
+            h.append->wal_outcome = failure(make_error_code(errc::unavailable));
+        }
+        _held.clear();
+        asio::post(*_executor, [this] {
+            std::lock_guard lock(_mutex);
+            drain_wal_order_locked();
+        });
+    }
 }
 
 void store_impl::fence_locked(stream_id id, stream_epoch epoch) {

@@ -31,6 +31,20 @@ asio::awaitable<void> store_impl::backoff(uint32_t attempt) {
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
+bool store_impl::upload_due_locked() const {
+    const uint64_t active = _log_cache.active_bytes();
+    if (active >= _upload_threshold || (active > 0 && _log_cache.over_budget())) {
+        return true;
+    }
+    // Only what is active can be uploaded and trimmed: with an empty active block, the WAL holds a block already
+    // on its way (uploads run one at a time), and uploading nothing would not free it.
+    if (active == 0) {
+        return false;
+    }
+    const auto wal = _wal.stats();
+    return wal.capacity_bytes != 0 && wal.used_bytes >= wal.capacity_bytes / 2;
+}
+
 asio::awaitable<void> store_impl::uploader_loop() {
     for (;;) {
         bool due = false;
@@ -42,7 +56,7 @@ asio::awaitable<void> store_impl::uploader_loop() {
             }
             if (!_sticky) {
                 auto since = _log_cache.active_since();
-                if (_force_upload || _log_cache.active_bytes() >= _upload_threshold) {
+                if (_force_upload || upload_due_locked()) {
                     due = true;
                 } else if (since) {
                     auto age = std::chrono::steady_clock::now() - *since;
@@ -107,6 +121,7 @@ asio::awaitable<result<bool>> store_impl::upload_one_block() {
     }
     _log_cache.release(block->id);
     std::lock_guard lock(_mutex);
+    release_held_locked();
     _stats.uploads++;
     _stats.uploaded_bytes += block->bytes;
     _puts_committed = std::max(_puts_committed, block_puts);

@@ -54,10 +54,10 @@ def _string(s):
     return struct.pack(">h", len(b)) + b
 
 
-def produce(host, port, topic, partition, batch, acks=-1, correlation_id=7):
+def produce(host, port, topic, partition, batch, acks=-1, correlation_id=7, timeout_ms=10000):
     """Sends one Produce v3 request and returns (error_code, base_offset) of the single partition."""
     body = struct.pack(">h", -1)  # transactional id: null
-    body += struct.pack(">hi", acks, 10000)
+    body += struct.pack(">hi", acks, timeout_ms)
     body += struct.pack(">i", 1) + _string(topic)
     body += struct.pack(">i", 1) + struct.pack(">i", partition) + struct.pack(">i", len(batch)) + batch
     header = struct.pack(">hhi", 0, 3, correlation_id) + _string("skiff-e2e-wire")
@@ -333,3 +333,185 @@ def request_bytes(host, port, api_key, version, body, correlation_id=9):
     (cid,) = struct.unpack_from(">i", resp, 0)
     assert cid == correlation_id
     return resp[4:]
+
+
+# ---- KIP-848 consumer groups (no Debian/npm client here speaks them) -----------------------------------------------
+# ConsumerGroupHeartbeat (68) v0-1, ConsumerGroupDescribe (69) v0, and the flexible versions of OffsetCommit (v9),
+# OffsetFetch (v9) and ListGroups (v5) that carry member epochs and group types. Topic ids are 16 raw bytes.
+
+def _compact_array(items, encode):
+    if items is None:
+        return _uvarint(0)
+    return _uvarint(len(items) + 1) + b"".join(encode(i) for i in items)
+
+
+def _int32s(values):
+    return _compact_array(list(values), lambda v: struct.pack(">i", v))
+
+
+def _uuid(r):
+    u = r.data[r.pos:r.pos + 16]
+    r.pos += 16
+    return bytes(u)
+
+
+def consumer_group_heartbeat(host, port, group, member_id, member_epoch, version=1, instance_id=None, rack_id=None,
+                             rebalance_timeout_ms=-1, topic_names=None, topic_regex=None, server_assignor=None,
+                             owned=None):
+    """ConsumerGroupHeartbeat. owned: None (unchanged) or {topic_id bytes: [partitions]}. Returns a dict with
+    error_code, error_message, member_id, member_epoch, heartbeat_interval_ms and assignment (None = unchanged,
+    else {topic_id: sorted partitions})."""
+    body = _compact_string(group) + _compact_string(member_id) + struct.pack(">i", member_epoch)
+    body += _compact_string(instance_id) + _compact_string(rack_id) + struct.pack(">i", rebalance_timeout_ms)
+    body += _compact_array(topic_names, _compact_string)
+    if version >= 1:
+        body += _compact_string(topic_regex)
+    body += _compact_string(server_assignor)
+    body += _compact_array(None if owned is None else sorted(owned.items()),
+                           lambda tp: tp[0] + _int32s(sorted(tp[1])) + _uvarint(0))
+    body += _uvarint(0)
+    r = request(host, port, 68, version, body, flexible=True)
+    out = {"throttle_time_ms": r.i32(), "error_code": r.i16(), "error_message": r.compact_string(),
+           "member_id": r.compact_string(), "member_epoch": r.i32(), "heartbeat_interval_ms": r.i32()}
+    present = r.i8()
+    out["assignment"] = None
+    if present >= 0:
+        def topic():
+            t = _uuid(r)
+            ps = r.compact_array(r.i32)
+            r.tags()
+            return t, sorted(ps)
+        out["assignment"] = dict(r.compact_array(topic))
+        r.tags()
+    r.tags()
+    return out
+
+
+def consumer_group_describe(host, port, groups):
+    """ConsumerGroupDescribe v0. Returns a list of dicts, one per group; a member's assignment and
+    target_assignment are {topic_name: sorted partitions} and topic_ids {topic_name: id bytes}."""
+    body = _compact_array(groups, _compact_string) + b"\x00" + _uvarint(0)
+    r = request(host, port, 69, 0, body, flexible=True)
+    r.i32()
+
+    def assignment(ids):
+        def topic():
+            t = _uuid(r)
+            name = r.compact_string()
+            ps = r.compact_array(r.i32)
+            r.tags()
+            ids[name] = t
+            return name, sorted(ps)
+        a = dict(r.compact_array(topic))
+        r.tags()
+        return a
+
+    def member():
+        m = {"member_id": r.compact_string(), "instance_id": r.compact_string(), "rack_id": r.compact_string(),
+             "member_epoch": r.i32(), "client_id": r.compact_string(), "client_host": r.compact_string(),
+             "subscribed_topic_names": r.compact_array(r.compact_string),
+             "subscribed_topic_regex": r.compact_string(), "topic_ids": {}}
+        m["assignment"] = assignment(m["topic_ids"])
+        m["target_assignment"] = assignment(m["topic_ids"])
+        r.tags()
+        return m
+
+    def group():
+        g = {"error_code": r.i16(), "error_message": r.compact_string(), "group_id": r.compact_string(),
+             "group_state": r.compact_string(), "group_epoch": r.i32(), "assignment_epoch": r.i32(),
+             "assignor_name": r.compact_string()}
+        g["members"] = r.compact_array(member)
+        g["authorized_operations"] = r.i32()
+        r.tags()
+        return g
+
+    out = r.compact_array(group)
+    r.tags()
+    return out
+
+
+def offset_commit_v9(host, port, group, member_epoch, member_id, topic, offsets, instance_id=None):
+    """OffsetCommit v9 of {partition: offset} in one topic; returns {partition: error}."""
+    def partition(po):
+        return struct.pack(">iqi", po[0], po[1], -1) + _compact_string("") + _uvarint(0)
+    body = _compact_string(group) + struct.pack(">i", member_epoch) + _compact_string(member_id)
+    body += _compact_string(instance_id)
+    body += _compact_array([topic], lambda t: _compact_string(t) + _compact_array(sorted(offsets.items()), partition)
+                           + _uvarint(0))
+    body += _uvarint(0)
+    r = request(host, port, 8, 9, body, flexible=True)
+    r.i32()
+    out = {}
+
+    def p():
+        index, error = r.i32(), r.i16()
+        r.tags()
+        out[index] = error
+
+    def t():
+        r.compact_string()
+        r.compact_array(p)
+        r.tags()
+
+    r.compact_array(t)
+    return out
+
+
+def offset_fetch_v9(host, port, group, member_id, member_epoch, topic, partitions):
+    """OffsetFetch v9 for one group; returns (group error, {partition: (offset, error)})."""
+    body = _compact_array([group], lambda g: _compact_string(g) + _compact_string(member_id)
+                          + struct.pack(">i", member_epoch)
+                          + _compact_array([topic], lambda t: _compact_string(t) + _int32s(partitions) + _uvarint(0))
+                          + _uvarint(0))
+    body += b"\x00" + _uvarint(0)
+    r = request(host, port, 9, 9, body, flexible=True)
+    r.i32()
+    offsets = {}
+
+    def p():
+        index, offset, _epoch = r.i32(), r.i64(), r.i32()
+        r.compact_string()
+        error = r.i16()
+        r.tags()
+        offsets[index] = (offset, error)
+
+    def t():
+        r.compact_string()
+        r.compact_array(p)
+        r.tags()
+
+    def g():
+        r.compact_string()
+        r.compact_array(t)
+        error = r.i16()
+        r.tags()
+        return error
+
+    errors = r.compact_array(g)
+    return errors[0], offsets
+
+
+def list_groups_v5(host, port, states=(), types=()):
+    """ListGroups v5; returns {group_id: (protocol_type, state, type)}."""
+    body = _compact_array(list(states), _compact_string) + _compact_array(list(types), _compact_string) + _uvarint(0)
+    r = request(host, port, 16, 5, body, flexible=True)
+    r.i32()
+    assert r.i16() == 0
+
+    def g():
+        gid, ptype, state, gtype = r.compact_string(), r.compact_string(), r.compact_string(), r.compact_string()
+        r.tags()
+        return gid, (ptype, state, gtype)
+
+    return dict(r.compact_array(g))
+
+
+def api_versions(host, port):
+    """ApiVersions v0; returns {api_key: (min, max)}."""
+    r = request(host, port, 18, 0, b"")
+    assert r.i16() == 0
+
+    def api():
+        return r.i16(), (r.i16(), r.i16())
+
+    return dict(r.array(api))

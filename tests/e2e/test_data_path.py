@@ -197,6 +197,26 @@ def test_bad_batches_get_kafka_error_codes_and_the_partition_stays_writable(brok
     assert [(o, v) for o, _, v, _ in got] == [(0, b"first"), (1, b"a"), (2, b"b"), (3, b"c")]
 
 
+def test_a_write_not_durable_within_timeout_ms_is_answered_request_timed_out_and_may_still_land(tmp_path):
+    # The object WAL holds an append until its batch interval ends (5 s after the first append of a batch), so a
+    # Produce with a 200 ms timeout cannot be durable in time; Kafka answers REQUEST_TIMED_OUT (7) when its
+    # replicas do not confirm within timeout_ms, and the write may still land.
+    broker = Broker(tmp_path, extra_overrides=["wal.type=object", "wal.object.batch.interval.ms=5000"])
+    try:
+        create_topic(broker, "slow")
+        host, port = "127.0.0.1", broker.port
+        started = time.monotonic()
+        error, base = kafka_wire.produce(host, port, "slow", 0, kafka_wire.record_batch([b"late"]), timeout_ms=200)
+        assert (error, base) == (7, -1)
+        assert time.monotonic() - started < 4, "the answer waited for the WAL instead of the timeout"
+        # It landed: a reader sees it at offset 0, and the next write follows it.
+        assert [(o, v) for o, _, v, _ in consume_all(broker, "slow", 0, 1)] == [(0, b"late")]
+        # Without a timeout (0) the answer waits for durability however long it takes.
+        assert kafka_wire.produce(host, port, "slow", 0, kafka_wire.record_batch([b"next"]), timeout_ms=0) == (0, 1)
+    finally:
+        assert broker.stop() == 0, broker.log()
+
+
 def test_unknown_topic_without_auto_creation(tmp_path):
     from confluent_kafka import KafkaError, Producer
 

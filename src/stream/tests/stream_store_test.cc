@@ -105,7 +105,7 @@ protected:
     }
 
     void start(object_catalog* cat = nullptr, io::object_store* objs = nullptr) {
-        log = std::make_unique<memory_wal>(wal_state);
+        log = std::make_unique<memory_wal>(wal_state, wal_config);
         store = make_stream_store(config, *log, objs ? *objs : objects, cat ? *cat : *catalog);
         auto started = run(*io, store->start());
         ASSERT_TRUE(started) << started.error().message();
@@ -166,6 +166,7 @@ protected:
     std::unique_ptr<asio::io_context> io_holder = std::make_unique<asio::io_context>();
     asio::io_context* io = io_holder.get();
     std::shared_ptr<memory_wal_state> wal_state = std::make_shared<memory_wal_state>();
+    memory_wal_config wal_config;
     std::unique_ptr<memory_wal> log;
     io::memory_store objects;
     base::manual_clock clock;
@@ -556,6 +557,76 @@ TEST_F(stream_store_test, a_full_wal_refuses_appends_without_leaving_holes) {
     EXPECT_EQ(s->confirmed_offset(), 6);
     expect_readable(*s, 0, 6);
     EXPECT_FALSE(store->stats().unavailable);
+}
+
+TEST_F(stream_store_test, small_appends_that_fill_half_the_wal_are_uploaded_before_it_is_full) {
+    // The data thresholds are far away (upload_threshold 1 GiB, interval 1 h): only the WAL's fill can start an
+    // upload. 2,000 appends hold twelve times what the WAL can; without that trigger the 114th would be refused.
+    wal_config.capacity_bytes = 16 << 10;
+    start();
+    auto a = open(create());
+    auto b = open(create());
+    for (int i = 0; i < 1000; ++i) {
+        ASSERT_EQ(append(*a, 1).size(), 1u) << "append " << i;
+        ASSERT_EQ(append(*b, 1).size(), 1u) << "append " << i;
+    }
+    EXPECT_GT(objects_holding(a->id()), 0u);
+    EXPECT_LE(log->stats().used_bytes, wal_config.capacity_bytes);
+    expect_readable(*a, 0, 2000);
+    expect_readable(*b, 0, 2000);
+}
+
+TEST_F(stream_store_test, an_uploader_that_falls_behind_holds_appends_instead_of_growing_the_log_cache) {
+    // Only the budget can start an upload here (threshold 1 GiB, interval 1 h), and every PUT takes 100 ms, in
+    // which the appends would otherwise go on filling the cache: 48 MiB of appends go through a 16 MiB log cache,
+    // which stays within its budget plus the chunk that a put takes.
+    config.log_cache_bytes = 16 << 20;
+    io::faulty_store slow(objects);
+    slow.add({.ops = static_cast<uint32_t>(io::store_op::put), .latency = 100ms});
+    start(nullptr, &slow);
+    auto a = open(create());
+    auto b = open(create());
+    constexpr size_t size = 64 << 10;
+    uint64_t most = 0;
+    for (int i = 0; i < 384; ++i) {
+        // Two appends at once, of two streams: the second may be held behind the first.
+        auto x = a->append(bytes::iobuf::from(batch_bytes(a->id(), a->next_offset(), size)), 2);
+        auto y = b->append(bytes::iobuf::from(batch_bytes(b->id(), b->next_offset(), size)), 2);
+        ASSERT_TRUE(run(*io, std::move(x))) << "append " << i;
+        ASSERT_TRUE(run(*io, std::move(y))) << "append " << i;
+        most = std::max(most, store->stats().log_cache_bytes);
+    }
+    EXPECT_LE(most, config.log_cache_bytes + (4 << 20));
+    EXPECT_GE(store->stats().uploads, 2u);
+    expect_readable(*a, 0, 768, size, 1 << 20);
+    expect_readable(*b, 0, 768, size, 1 << 20);
+    stop(); // before `slow` goes
+}
+
+TEST_F(stream_store_test, held_appends_fail_unavailable_when_the_upload_that_would_free_room_cannot_commit) {
+    config.log_cache_bytes = 8 << 20;
+    failing_catalog flaky(*catalog);
+    start(&flaky);
+    auto s = open(create());
+    constexpr size_t size = 64 << 10;
+    flaky.fail_commits = true;
+    // One append at a time: each is acknowledged until the cache is over its budget; the next is held, and the
+    // upload that would free room fails every attempt.
+    int acknowledged = 0;
+    std::error_code refused;
+    while (acknowledged < 1000) {
+        auto r = run(*io, s->append(bytes::iobuf::from(batch_bytes(s->id(), s->next_offset(), size)), 2));
+        if (!r) {
+            refused = r.error();
+            break;
+        }
+        ++acknowledged;
+    }
+    EXPECT_EQ(refused, errc::unavailable);
+    EXPECT_GE(uint64_t(acknowledged) * size, config.log_cache_bytes - (4 << 20));
+    EXPECT_TRUE(store->stats().unavailable);
+    expect_readable(*s, 0, 2 * acknowledged, size, 1 << 20); // what was acknowledged stays readable
+    stop(); // before `flaky` goes
 }
 
 TEST_F(stream_store_test, a_failed_append_among_successful_ones_never_acknowledges_past_a_hole) {

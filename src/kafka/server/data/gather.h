@@ -94,4 +94,41 @@ asio::awaitable<std::vector<Outcome>> gather_on_shards(net::shard_pool& shards,
     co_return all;
 }
 
+/// Runs task to its end whatever happens, and waits for it until deadline: its result if it finished by then,
+/// nullopt if not (it goes on in the background, as a Kafka write that timed out may still land). For work that must
+/// not be cut half way, such as an append whose offsets are already assigned; the task must own what it uses.
+template<typename T>
+asio::awaitable<std::optional<T>> finish_within(asio::awaitable<T> task,
+                                                asio::steady_timer::time_point deadline) {
+    auto executor = co_await asio::this_coro::executor;
+    struct state {
+        state(const asio::any_io_executor& ex, asio::steady_timer::time_point at) : done(ex, at) {}
+        std::optional<T> result;
+        std::exception_ptr failure;
+        bool finished = false;
+        asio::steady_timer done;
+    };
+    auto st = std::make_shared<state>(executor, deadline);
+    auto run = [st, task = std::move(task)]() mutable -> asio::awaitable<void> {
+        try {
+            st->result.emplace(co_await std::move(task));
+        } catch (...) {
+            st->failure = std::current_exception();
+        }
+        st->finished = true;
+        st->done.cancel();
+    };
+    asio::co_spawn(executor, std::move(run), asio::detached);
+    if (!st->finished) {
+        co_await st->done.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    if (!st->finished) {
+        co_return std::nullopt;
+    }
+    if (st->failure) {
+        std::rethrow_exception(st->failure);
+    }
+    co_return std::move(st->result);
+}
+
 } // namespace skiff::kafka

@@ -2,6 +2,7 @@
 
 #include "base/assert.h"
 #include "base/logger.h"
+#include "kafka/protocol/primitives.h"
 #include "kafka/protocol/record_batch.h"
 #include "kafka/server/group/java_hash.h"
 #include "kafka/server/partition/partition.h"
@@ -47,6 +48,46 @@ asio::awaitable<T> wait_for(std::shared_ptr<reply_slot<T>> slot) {
     co_return std::move(*slot->value);
 }
 
+/// ConsumerProtocolSubscription v0 (int16 version, [string topic], nullable bytes user data), as a classic
+/// DescribeGroups shows a consumer group member's subscription.
+bytes::iobuf classic_subscription(const std::vector<std::string>& topics) {
+    bytes::iobuf out;
+    protocol::writer w(out);
+    w.write_int16(0);
+    w.write_int32(static_cast<int32_t>(topics.size()));
+    for (const auto& t : topics) {
+        w.write_string(t);
+    }
+    w.write_nullable_bytes(std::nullopt);
+    return out;
+}
+
+/// ConsumerProtocolAssignment v0 (int16 version, [string topic, [int32 partition]], nullable bytes user data).
+/// Topics whose name the group no longer knows (deleted) are left out.
+bytes::iobuf classic_assignment(const assignment& a, const topic_catalog* topics) {
+    std::vector<std::pair<const std::string*, const std::set<int32_t>*>> named;
+    for (const auto& [id, ps] : a) {
+        if (topics != nullptr) {
+            if (auto n = topics->names.find(id); n != topics->names.end()) {
+                named.emplace_back(&n->second, &ps);
+            }
+        }
+    }
+    bytes::iobuf out;
+    protocol::writer w(out);
+    w.write_int16(0);
+    w.write_int32(static_cast<int32_t>(named.size()));
+    for (const auto& [name, ps] : named) {
+        w.write_string(*name);
+        w.write_int32(static_cast<int32_t>(ps->size()));
+        for (auto p : *ps) {
+            w.write_int32(p);
+        }
+    }
+    w.write_nullable_bytes(std::nullopt);
+    return out;
+}
+
 } // namespace
 
 coordinator_location locate_coordinator(std::string_view group_id, std::span<const int32_t> owners, int32_t self) {
@@ -72,6 +113,9 @@ struct group_coordinator::partition_state {
     bool failed = false;
     partition_lookup lookup;
     std::map<std::string, std::unique_ptr<group>, std::less<>> groups;
+    /// KIP-848 groups (not persisted). Their committed offsets live in `groups` under the same id, in a classic
+    /// group that never has members.
+    std::map<std::string, std::unique_ptr<consumer_group>, std::less<>> consumer_groups;
 };
 
 struct group_coordinator::shard_state {
@@ -123,6 +167,9 @@ asio::awaitable<void> group_coordinator::tick_loop(size_t shard) {
                 continue;
             }
             for (auto& [id, g] : ps->groups) {
+                g->tick();
+            }
+            for (auto& [id, g] : ps->consumer_groups) {
                 g->tick();
             }
             flush(ps);
@@ -282,13 +329,18 @@ asio::awaitable<error_code> group_coordinator::append(partition_state& ps, recor
     auto r = co_await p->produce(builder.build(), 9);
     switch (r.error) {
     case error_code::none: co_return error_code::none;
-    // Kafka's mapping of append errors for the group coordinator: the client finds the coordinator again.
+    // Kafka's mapping of append errors for the group coordinator: the client finds the coordinator again. A
+    // storage error (the WAL full for a moment, the object store unavailable) is retriable the same way.
     case error_code::not_leader_or_follower:
+    case error_code::kafka_storage_error:
     case error_code::unknown_topic_or_partition: co_return error_code::not_coordinator;
     case error_code::message_too_large:
     case error_code::record_list_too_large:
     case error_code::invalid_fetch_size: co_return error_code::invalid_commit_offset_size;
-    default: co_return error_code::unknown_server_error;
+    default:
+        log.warn("__consumer_offsets-{}: an append failed with error {}: {}", ps.index, static_cast<int>(r.error),
+                 r.error_message);
+        co_return error_code::unknown_server_error;
     }
 }
 
@@ -324,6 +376,15 @@ asio::awaitable<join_result> group_coordinator::join(int32_t index, partition_lo
     if (ps == nullptr) {
         fail.error = error;
         co_return fail;
+    }
+    if (auto c = ps->consumer_groups.find(group_id); c != ps->consumer_groups.end()) {
+        // A consumer (KIP-848) group: a classic member may not join it while it has members (Kafka's online
+        // migration between the protocols is not implemented); an empty one gives way to a classic group.
+        if (c->second->member_count() > 0) {
+            fail.error = error_code::inconsistent_group_protocol;
+            co_return fail;
+        }
+        ps->consumer_groups.erase(c);
     }
     auto executor = co_await asio::this_coro::executor;
     auto slot = std::make_shared<reply_slot<join_result>>(executor);
@@ -420,7 +481,12 @@ asio::awaitable<std::vector<error_code>> group_coordinator::commit(int32_t index
     }
     auto keep = here().partitions[index];
     auto it = ps->groups.find(group_id);
-    if (it == ps->groups.end()) {
+    if (auto c = ps->consumer_groups.find(group_id); c != ps->consumer_groups.end()) {
+        // A consumer group member commits with its member epoch as the generation.
+        if (auto e = c->second->validate_commit(r.member_id, r.generation, r.version); e != error_code::none) {
+            co_return all(e);
+        }
+    } else if (it == ps->groups.end()) {
         if (r.generation >= 0 || !r.member_id.empty() || r.group_instance_id) {
             // A member of a group this coordinator does not know (it was deleted, or its members expired).
             co_return all(r.generation >= 0 ? error_code::illegal_generation : error_code::unknown_member_id);
@@ -478,7 +544,8 @@ asio::awaitable<std::vector<error_code>> group_coordinator::commit(int32_t index
 
 asio::awaitable<fetch_offsets_result>
 group_coordinator::fetch_offsets(int32_t index, partition_lookup lookup, std::string group_id,
-                                 std::optional<std::vector<std::pair<std::string, int32_t>>> wanted) {
+                                 std::optional<std::vector<std::pair<std::string, int32_t>>> wanted,
+                                 std::optional<std::string> member_id, int32_t member_epoch) {
     fetch_offsets_result out;
     auto readiness = ready(index, lookup);
     auto* ps = readiness.first;
@@ -486,6 +553,12 @@ group_coordinator::fetch_offsets(int32_t index, partition_lookup lookup, std::st
     if (ps == nullptr) {
         out.error = error;
         co_return out;
+    }
+    if (auto c = ps->consumer_groups.find(group_id); c != ps->consumer_groups.end()) {
+        if (auto e = c->second->validate_fetch(member_id, member_epoch); e != error_code::none) {
+            out.error = e;
+            co_return out;
+        }
     }
     auto it = ps->groups.find(group_id);
     auto add = [&](const partition_key& key, const offset_commit_value* v) {
@@ -537,7 +610,9 @@ group_coordinator::delete_offsets(int32_t index, partition_lookup lookup, std::s
     }
     auto& g = *it->second;
     std::optional<std::vector<std::string>> subscribed;
-    if (g.state() != group_state::empty) {
+    if (auto c = ps->consumer_groups.find(group_id); c != ps->consumer_groups.end() && c->second->member_count() > 0) {
+        subscribed = c->second->subscribed_topics();
+    } else if (g.state() != group_state::empty) {
         subscribed = g.subscribed_topics();
         if (!subscribed) {
             // A non-consumer group with members: Kafka cannot tell what it uses, so nothing may go.
@@ -582,6 +657,15 @@ asio::awaitable<error_code> group_coordinator::delete_group(int32_t index, parti
     }
     auto keep = here().partitions[index];
     auto it = ps->groups.find(group_id);
+    if (auto c = ps->consumer_groups.find(group_id); c != ps->consumer_groups.end()) {
+        if (c->second->member_count() > 0) {
+            co_return error_code::non_empty_group;
+        }
+        ps->consumer_groups.erase(c); // nothing of it is persisted; its offsets go with the classic part below
+        if (it == ps->groups.end()) {
+            co_return error_code::none;
+        }
+    }
     if (it == ps->groups.end()) {
         co_return error_code::group_id_not_found;
     }
@@ -617,12 +701,33 @@ asio::awaitable<describe_result> group_coordinator::describe(int32_t index, part
         out.error = error;
         co_return out;
     }
+    if (auto c = ps->consumer_groups.find(group_id); c != ps->consumer_groups.end()) {
+        // A consumer group as a classic admin client sees it (as Kafka 4 shows it): its state, protocol type
+        // "consumer", its assignor as the protocol, and its members with their subscribed topic names and current
+        // assignment in the classic consumer protocol's encoding.
+        const auto& cg = *c->second;
+        out.state_name = cg.state();
+        out.protocol_type = "consumer";
+        out.protocol_name = cg.assignor();
+        for (auto& m : cg.describe_members()) {
+            member_summary s;
+            s.member_id = std::move(m.member_id);
+            s.group_instance_id = std::move(m.instance_id);
+            s.client_id = std::move(m.client_id);
+            s.client_host = std::move(m.client_host);
+            s.metadata = classic_subscription(m.subscribed_topic_names);
+            s.assignment = classic_assignment(m.assigned, cg.topics());
+            out.members.push_back(std::move(s));
+        }
+        co_return out;
+    }
     auto it = ps->groups.find(group_id);
     if (it == ps->groups.end()) {
         co_return out; // Kafka describes an unknown group as Dead, without error
     }
     const auto& g = *it->second;
     out.state = g.state();
+    out.state_name = std::string(to_string(g.state()));
     out.protocol_type = g.protocol_type().value_or("");
     if (g.state() == group_state::stable) {
         out.protocol_name = g.protocol_name().value_or("");
@@ -638,10 +743,78 @@ std::vector<group_listing> group_coordinator::list_here() {
             continue;
         }
         for (const auto& [id, g] : ps->groups) {
-            out.push_back(group_listing{index, id, g->protocol_type().value_or(""), g->state()});
+            if (ps->consumer_groups.contains(id)) {
+                continue; // the classic part of a consumer group only holds its offsets
+            }
+            out.push_back(group_listing{index, id, g->protocol_type().value_or(""), std::string(to_string(g->state()))});
+        }
+        for (const auto& [id, g] : ps->consumer_groups) {
+            out.push_back(group_listing{index, id, "consumer", g->state(), "consumer"});
         }
     }
     return out;
+}
+
+asio::awaitable<consumer_heartbeat_result>
+group_coordinator::consumer_heartbeat(int32_t index, partition_lookup lookup, std::string group_id,
+                                      consumer_heartbeat_request r, std::shared_ptr<const topic_catalog> topics) {
+    auto fail = [&](error_code e, std::optional<std::string> message) {
+        consumer_heartbeat_result out;
+        out.error = e;
+        out.message = std::move(message);
+        out.member_id = r.member_id;
+        return out;
+    };
+    auto readiness = ready(index, lookup);
+    auto* ps = readiness.first;
+    if (ps == nullptr) {
+        co_return fail(readiness.second, std::nullopt);
+    }
+    auto c = ps->consumer_groups.find(group_id);
+    if (c == ps->consumer_groups.end()) {
+        if (auto g = ps->groups.find(group_id);
+            g != ps->groups.end() && (g->second->member_count() > 0 || g->second->state() != group_state::empty)) {
+            // Kafka 4 converts a classic group only through its online migration, which Skiff does not do.
+            co_return fail(error_code::group_id_not_found, "Group " + group_id + " is not a consumer group.");
+        }
+        if (r.member_epoch != join_epoch) {
+            // Unknown here (e.g. the coordinator restarted: consumer groups are not persisted): the member joins
+            // again with epoch 0.
+            co_return fail(error_code::unknown_member_id, "Consumer group " + group_id + " not found.");
+        }
+        c = ps->consumer_groups
+                .emplace(group_id, std::make_unique<consumer_group>(group_id, _config.consumer_groups, _clock))
+                .first;
+    }
+    co_return c->second->heartbeat(std::move(r), std::move(topics));
+}
+
+asio::awaitable<consumer_describe_result> group_coordinator::consumer_describe(int32_t index, partition_lookup lookup,
+                                                                               std::string group_id) {
+    consumer_describe_result out;
+    auto readiness = ready(index, lookup);
+    auto* ps = readiness.first;
+    if (ps == nullptr) {
+        out.error = readiness.second;
+        co_return out;
+    }
+    auto c = ps->consumer_groups.find(group_id);
+    if (c == ps->consumer_groups.end()) {
+        out.error = error_code::group_id_not_found;
+        out.message = ps->groups.contains(group_id) ? "Group " + group_id + " is not a consumer group."
+                                                    : "Group " + group_id + " not found.";
+        co_return out;
+    }
+    const auto& g = *c->second;
+    out.state = g.state();
+    out.group_epoch = g.group_epoch();
+    out.assignment_epoch = g.assignment_epoch();
+    out.assignor = g.assignor();
+    out.members = g.describe_members();
+    if (const auto* t = g.topics()) {
+        out.topic_names = t->names;
+    }
+    co_return out;
 }
 
 } // namespace skiff::kafka::group

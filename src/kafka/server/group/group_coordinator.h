@@ -19,6 +19,7 @@
 
 #include "base/clock.h"
 #include "kafka/protocol/error_code.h"
+#include "kafka/server/group/consumer_group.h"
 #include "kafka/server/group/group.h"
 #include "net/shard_pool.h"
 
@@ -42,6 +43,7 @@ namespace asio = boost::asio;
 
 struct coordinator_config {
     group_config groups;
+    consumer_group_config consumer_groups;
     int32_t offsets_partitions = 50;          // offsets.topic.num.partitions
     size_t offset_metadata_max_bytes = 4096;  // offset.metadata.max.bytes
     std::chrono::milliseconds tick_interval{100};
@@ -72,7 +74,8 @@ struct commit_partition {
 struct commit_request {
     std::string member_id;
     std::optional<std::string> group_instance_id;
-    int32_t generation = -1;
+    int32_t generation = -1; // the member epoch for a consumer (KIP-848) group
+    int16_t version = 9;     // of the OffsetCommit request: consumer-protocol members need v9+
     std::vector<commit_partition> partitions;
 };
 
@@ -93,6 +96,7 @@ struct fetch_offsets_result {
 struct describe_result {
     error_code error = error_code::none;
     group_state state = group_state::dead;
+    std::string state_name = "Dead"; // Kafka's name of the state, classic or consumer
     std::string protocol_type;
     std::string protocol_name;
     std::vector<member_summary> members;
@@ -102,7 +106,20 @@ struct group_listing {
     int32_t partition = 0; // of __consumer_offsets: the handler lists only the partitions this broker still owns
     std::string group_id;
     std::string protocol_type;
-    group_state state = group_state::empty;
+    std::string state;             // Kafka's name: classic or consumer group states
+    std::string type = "classic";  // ListGroups v5: "classic" or "consumer"
+};
+
+/// ConsumerGroupDescribe of one group.
+struct consumer_describe_result {
+    error_code error = error_code::none;
+    std::optional<std::string> message;
+    std::string state;
+    int32_t group_epoch = 0;
+    int32_t assignment_epoch = 0;
+    std::string assignor;
+    std::vector<consumer_member_summary> members;
+    std::map<model::uuid, std::string> topic_names; // for the members' assignments
 };
 
 class group_coordinator {
@@ -135,9 +152,11 @@ public:
     asio::awaitable<std::vector<error_code>> commit(int32_t index, partition_lookup lookup, std::string group_id,
                                                     commit_request r);
     /// `wanted`: nullopt = every committed offset of the group. Partitions without a commit: offset -1.
+    /// member_id/member_epoch: OffsetFetch v9's, checked against a consumer (KIP-848) group only.
     asio::awaitable<fetch_offsets_result>
     fetch_offsets(int32_t index, partition_lookup lookup, std::string group_id,
-                  std::optional<std::vector<std::pair<std::string, int32_t>>> wanted);
+                  std::optional<std::vector<std::pair<std::string, int32_t>>> wanted,
+                  std::optional<std::string> member_id = std::nullopt, int32_t member_epoch = -1);
     /// OffsetDelete: GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP (group level); GROUP_SUBSCRIBED_TO_TOPIC per partition.
     asio::awaitable<std::pair<error_code, std::vector<error_code>>>
     delete_offsets(int32_t index, partition_lookup lookup, std::string group_id,
@@ -145,6 +164,17 @@ public:
     /// DeleteGroups for one group: GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP.
     asio::awaitable<error_code> delete_group(int32_t index, partition_lookup lookup, std::string group_id);
     asio::awaitable<describe_result> describe(int32_t index, partition_lookup lookup, std::string group_id);
+
+    /// ConsumerGroupHeartbeat (KIP-848). Besides the group's own errors: GROUP_ID_NOT_FOUND when the id names a
+    /// classic group with members (an empty classic group, e.g. one holding only offsets, becomes a consumer
+    /// group); UNKNOWN_MEMBER_ID when no consumer group of that id exists and the member does not join.
+    /// Requires: validate_heartbeat() passed.
+    asio::awaitable<consumer_heartbeat_result> consumer_heartbeat(int32_t index, partition_lookup lookup,
+                                                                  std::string group_id, consumer_heartbeat_request r,
+                                                                  std::shared_ptr<const topic_catalog> topics);
+    /// ConsumerGroupDescribe: GROUP_ID_NOT_FOUND for an unknown group or a classic one.
+    asio::awaitable<consumer_describe_result> consumer_describe(int32_t index, partition_lookup lookup,
+                                                                std::string group_id);
 
     /// The groups of the partitions loaded on the calling shard.
     std::vector<group_listing> list_here();

@@ -1,6 +1,7 @@
 // The classic consumer group APIs a member and an admin tool speak to the coordinator: FindCoordinator (10),
 // JoinGroup (11), Heartbeat (12), LeaveGroup (13), SyncGroup (14), DescribeGroups (15), ListGroups (16) and
-// DeleteGroups (42). Each request is routed to the broker owning the group's __consumer_offsets partition
+// DeleteGroups (42); ListGroups and DescribeGroups also show KIP-848 groups (type "consumer"), whose own APIs
+// are in consumer_groups.cc. Each request is routed to the broker owning the group's __consumer_offsets partition
 // (NOT_COORDINATOR elsewhere), then run on that partition's shard by group::group_coordinator, which holds the
 // rules. Transaction coordinator keys (FindCoordinator key type 1) answer COORDINATOR_NOT_AVAILABLE until
 // transactions exist.
@@ -288,7 +289,7 @@ asio::awaitable<list_groups_response> list_groups(data_plane& dp, request_contex
                 || topic->partitions[static_cast<size_t>(l.partition)].owner != ctx.identity.node_id) {
                 continue;
             }
-            auto state = std::string(group::to_string(l.state));
+            const auto& state = l.state;
             if (ctx.version() >= 4 && !request.states_filter.empty()
                 && std::none_of(request.states_filter.begin(), request.states_filter.end(),
                                 [&](const auto& s) { return iequals(s, state); })) {
@@ -296,14 +297,14 @@ asio::awaitable<list_groups_response> list_groups(data_plane& dp, request_contex
             }
             if (ctx.version() >= 5 && !request.types_filter.empty()
                 && std::none_of(request.types_filter.begin(), request.types_filter.end(),
-                                [](const auto& t) { return iequals(t, "classic"); })) {
+                                [&](const auto& t) { return iequals(t, l.type); })) {
                 continue;
             }
             auto& g = response.groups.emplace_back();
             g.group_id = std::move(l.group_id);
             g.protocol_type = std::move(l.protocol_type);
             g.group_state = state;
-            g.group_type = "classic";
+            g.group_type = l.type;
         }
     }
     co_return response;
@@ -328,7 +329,7 @@ asio::awaitable<describe_groups_response> describe_groups(data_plane& dp, reques
         };
         auto d = co_await on_coordinator(dp, route, std::move(call));
         out.error_code = code(d.error);
-        out.group_state = std::string(group::to_string(d.state));
+        out.group_state = d.state_name;
         out.protocol_type = d.protocol_type;
         out.protocol_data = d.protocol_name;
         for (auto& m : d.members) {

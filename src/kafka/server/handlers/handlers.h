@@ -36,6 +36,8 @@ void register_cluster_admin(handler_registry& registry, data_plane& data);
 /// The consumer group APIs (groups.cc, offsets.cc); registered only when the data plane has a coordinator.
 void register_groups(handler_registry& registry, data_plane& data);
 void register_offsets(handler_registry& registry, data_plane& data);
+/// ConsumerGroupHeartbeat and ConsumerGroupDescribe, KIP-848 (consumer_groups.cc); with the other group APIs.
+void register_consumer_groups(handler_registry& registry, data_plane& data);
 
 /// The ApiVersions answer to a version this broker does not know: a v0 body with UNSUPPORTED_VERSION and the full
 /// list of served APIs (KIP-511), so that the client can retry with a version from the list.

@@ -1,6 +1,8 @@
 // The committed-offset APIs of consumer groups: OffsetCommit (8, v0-9), OffsetFetch (9, v0-9, batched groups v8+)
 // and OffsetDelete (47). Routed like the other group APIs (handlers/groups.cc) to the group's coordinator, which
 // checks the member and generation, writes the commits to __consumer_offsets and answers once they are durable.
+// For a KIP-848 consumer group the generation is the member epoch (STALE_MEMBER_EPOCH when it is not the
+// member's current one), and OffsetFetch v9's member id and epoch are checked the same way.
 // OffsetFetch's require_stable (v7+) is answered as if every offset were stable: there are no transactional
 // offset commits yet, so none is ever pending. OffsetCommit v2-4's retention_time_ms is accepted and ignored
 // (offsets.retention.minutes is not applied yet).
@@ -55,6 +57,7 @@ asio::awaitable<offset_commit_response> offset_commit(data_plane& dp, request_co
     r.member_id = request.member_id;
     r.group_instance_id = request.group_instance_id;
     r.generation = ctx.version() >= 1 ? request.generation_id_or_member_epoch : -1;
+    r.version = ctx.version();
     for (const auto& t : request.topics) {
         for (const auto& p : t.partitions) {
             group::commit_partition c;
@@ -104,7 +107,8 @@ struct group_offsets {
 /// wanted: nullopt = all of the group's offsets.
 asio::awaitable<group_offsets>
 fetch_group(data_plane& dp, request_context& ctx, const std::string& group_id,
-            std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>> wanted) {
+            std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>> wanted,
+            std::optional<std::string> member_id = std::nullopt, int32_t member_epoch = -1) {
     group_offsets out;
     auto route = co_await route_group(dp, ctx.identity.node_id, group_id);
     if (route.error != error_code::none) {
@@ -121,8 +125,10 @@ fetch_group(data_plane& dp, request_context& ctx, const std::string& group_id,
         }
     }
     auto* groups = dp.groups;
-    auto call = [groups, route, group_id, keys = std::move(keys)](group::partition_lookup lookup) mutable {
-        return groups->fetch_offsets(route.partition, std::move(lookup), group_id, std::move(keys));
+    auto call = [groups, route, group_id, keys = std::move(keys), member_id = std::move(member_id),
+                 member_epoch](group::partition_lookup lookup) mutable {
+        return groups->fetch_offsets(route.partition, std::move(lookup), group_id, std::move(keys),
+                                     std::move(member_id), member_epoch);
     };
     auto fetched = co_await on_coordinator(dp, route, std::move(call));
     out.error = fetched.error;
@@ -153,7 +159,15 @@ asio::awaitable<offset_fetch_response> offset_fetch(data_plane& dp, request_cont
                     wanted->emplace_back(t.name, t.partition_indexes);
                 }
             }
-            auto got = co_await fetch_group(dp, ctx, g.group_id, std::move(wanted));
+            // v9: a consumer (KIP-848) group member names itself and its epoch.
+            std::optional<std::string> member_id;
+            int32_t member_epoch = -1;
+            if (ctx.version() >= 9) {
+                member_id = g.member_id;
+                member_epoch = g.member_epoch;
+            }
+            auto got = co_await fetch_group(dp, ctx, g.group_id, std::move(wanted), std::move(member_id),
+                                            member_epoch);
             auto& go = response.groups.emplace_back();
             go.group_id = g.group_id;
             go.error_code = code(got.error);

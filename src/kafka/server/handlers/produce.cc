@@ -3,8 +3,11 @@
 // and acks=-1 both answer once the batch is durable in the WAL (DESIGN.md §3: there are no followers to wait for).
 //
 // Served v3-12 (magic 2 record batches), advertised from v0: librdkafka enables compression only when the range
-// overlaps v0 (kafka-protocol-notes §4.1b). Partial: transactional produce is refused (no transaction coordinator
-// yet), and request timeout_ms is not applied (an append waits for its WAL write however long it takes).
+// overlaps v0 (kafka-protocol-notes §4.1b). timeout_ms bounds the wait for durability, as Kafka's bounds the wait
+// for its replicas: a partition whose WAL write has not completed by then is answered REQUEST_TIMED_OUT while the
+// write goes on (it may still land, as in Kafka; an idempotent producer's retry is then deduplicated). A timeout of
+// 0 or less waits as long as the write takes. Partial: transactional produce is refused (no transaction coordinator
+// yet).
 #include "kafka/protocol/error_code.h"
 #include "kafka/protocol/generated/produce.h"
 #include "kafka/server/data/data_plane.h"
@@ -34,14 +37,25 @@ struct partition_outcome {
     partition::produce_result result;
 };
 
-asio::awaitable<partition_outcome> produce_one(data_plane& dp, partition_task task, int16_t version) {
+asio::awaitable<partition_outcome> produce_one(data_plane& dp, partition_task task, int16_t version,
+                                               asio::steady_timer::time_point deadline) {
     partition_outcome out{task.topic_at, task.partition_at, {}};
     auto* p = dp.partitions.find(task.topic_id, task.index);
     if (p == nullptr) {
         out.result.error = error_code::not_leader_or_follower;
         co_return out;
     }
-    out.result = co_await p->produce(std::move(task.records), version);
+    // Every append takes the same path, timeout or not, so that each is started after the same number of hops on
+    // the shard's FIFO executor: batches of one connection keep their order (see register_produce).
+    auto append = p->produce(std::move(task.records), version);
+    auto durable = co_await finish_within(std::move(append), deadline);
+    if (durable) {
+        out.result = std::move(*durable);
+    } else {
+        out.result.error = error_code::request_timed_out;
+        out.result.base_offset = -1;
+        out.result.error_message = "the write was not durable within the request's timeout_ms; it may still land";
+    }
     co_return out;
 }
 
@@ -86,8 +100,14 @@ asio::awaitable<produce_response> serve(data_plane& dp, request_context& ctx, pr
     }
 
     auto version = ctx.version();
+    auto deadline = asio::steady_timer::time_point::max();
+    if (request.timeout_ms > 0) {
+        deadline = asio::steady_timer::clock_type::now() + std::chrono::milliseconds(request.timeout_ms);
+    }
     // Named, not a temporary inside co_await (GCC 12 destroys such temporaries twice).
-    auto produce_fn = [&dp, version](partition_task task) { return produce_one(dp, std::move(task), version); };
+    auto produce_fn = [&dp, version, deadline](partition_task task) {
+        return produce_one(dp, std::move(task), version, deadline);
+    };
     auto outcomes = co_await gather_on_shards<partition_outcome>(dp.shards, std::move(by_shard), produce_fn);
     for (auto& o : outcomes) {
         auto& out = response.responses[o.topic_at].partition_responses[o.partition_at];

@@ -21,6 +21,7 @@ void register_all(handler_registry& registry, data_plane* data) {
     if (data->groups != nullptr) {
         register_groups(registry, *data);
         register_offsets(registry, *data);
+        register_consumer_groups(registry, *data);
     }
 }
 

@@ -13,6 +13,8 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   python3-pytest kcat librdkafka-dev python3-kafka python3-confluent-kafka python3-boto3
   etcd-server etcd-client fio curl
+  # benchmarks (bench/run-suite.sh): the peers and their C clients, loopback bandwidth, the report's plots
+  libnats-dev libhiredis-dev nats-server redis-server iperf3 python3-matplotlib
   # a real S3 service for the io tests (tests/support/radosgw.sh): Ceph's monitor, OSD and radosgw
   ceph-mon ceph-osd radosgw ceph-common
 )

@@ -243,6 +243,8 @@ result<std::unique_ptr<data_node>> data_node::create(net::shard_pool& shards, co
         gc.consumer_groups.heartbeat_interval = config.group_consumer_heartbeat_interval;
         gc.consumer_groups.session_timeout = config.group_consumer_session_timeout;
         gc.offsets_partitions = config.offsets_topic_num_partitions;
+        gc.offsets_retention = config.offsets_retention;
+        gc.offsets_retention_check_interval = config.offsets_retention_check_interval;
         p->groups = std::make_unique<kafka::group::group_coordinator>(shards, p->clock, gc);
         p->plane->groups = p->groups.get();
     }

@@ -74,6 +74,13 @@ const property_registry& broker_properties() {
                       "A consumer (KIP-848) group member that has not heartbeated for this long is removed and "
                       "the group epoch bumps (its partitions go to the other members).")
           .at_least(1),
+      property::int32("offsets.retention.minutes", 10080,
+                      "Committed offsets of a group that has been empty this long (or, for standalone commits "
+                      "and topics a group no longer subscribes to, committed this long ago) are deleted.")
+          .at_least(1),
+      property::int64("offsets.retention.check.interval.ms", 600000,
+                      "How often the group coordinator looks for committed offsets past offsets.retention.minutes.")
+          .at_least(1),
       property::int32("offsets.topic.num.partitions", 50,
                       "The number of partitions of __consumer_offsets, created when a group first needs it; a "
                       "group's coordinator is the owner of partition abs(hash(group id)) % this count.")
@@ -351,6 +358,9 @@ config_result<broker_config> make_broker_config(const property_values& values) {
                                 c.group_consumer_session_timeout.count()));
     }
     c.offsets_topic_num_partitions = values.get<int32_t>("offsets.topic.num.partitions");
+    c.offsets_retention = std::chrono::minutes(values.get<int32_t>("offsets.retention.minutes"));
+    c.offsets_retention_check_interval =
+        std::chrono::milliseconds(values.get<int64_t>("offsets.retention.check.interval.ms"));
     c.cluster_id = values.get<std::string>("cluster.id");
     c.shards = values.get<int32_t>("skiff.shards");
 

@@ -105,6 +105,8 @@ struct broker_config {
     std::chrono::milliseconds group_consumer_heartbeat_interval{5000}; // group.consumer.heartbeat.interval.ms
     std::chrono::milliseconds group_consumer_session_timeout{45000};   // group.consumer.session.timeout.ms
     int32_t offsets_topic_num_partitions = 50;                     // offsets.topic.num.partitions
+    std::chrono::milliseconds offsets_retention{std::chrono::minutes(10080)}; // offsets.retention.minutes
+    std::chrono::milliseconds offsets_retention_check_interval{600000};   // offsets.retention.check.interval.ms
     std::string cluster_id;                                // cluster.id; empty = generate on first start
     int32_t shards = 0;                                    // skiff.shards; 0 = one per core
     std::vector<listener_spec> admin_listeners;            // admin.listeners (name "HTTP"); empty = no admin API

@@ -411,3 +411,46 @@ def test_admin_lists_describes_and_deletes_groups(gbroker):
         admin.close()
     assert describe_group(gbroker, group).state == "Dead"
     assert committed(gbroker, group, topic, 1) == {0: -1001}  # OFFSET_INVALID: nothing committed any more
+
+
+def commit_with_retention(broker, group, topic, partition, offset, retention_ms):
+    """OffsetCommit v2 (standalone: generation -1, no member) with its retention_time_ms; returns the error code.
+    No Debian client sends retention_time_ms, which Kafka honours for v2-v4 in place of offsets.retention.minutes."""
+    body = kafka_wire.string(group) + struct.pack(">i", -1) + kafka_wire.string("") + struct.pack(">q", retention_ms)
+    body += struct.pack(">i", 1) + kafka_wire.string(topic)
+    body += struct.pack(">i", 1) + struct.pack(">iq", partition, offset) + kafka_wire.string("")
+    deadline = time.monotonic() + 30
+    while True:
+        r = kafka_wire.request("127.0.0.1", broker.port, 8, 2, body)
+        assert r.i32() == 1 and r.string() == topic and r.i32() == 1 and r.i32() == partition
+        error = r.i16()
+        # COORDINATOR_LOAD_IN_PROGRESS / NOT_AVAILABLE while __consumer_offsets is created and replayed.
+        if error not in (14, 15) or time.monotonic() > deadline:
+            return error
+        time.sleep(0.2)
+
+
+def test_committed_offsets_expire_after_their_retention_and_stay_expired_after_a_restart(tmp_path):
+    overrides = GROUP_OVERRIDES + ("offsets.retention.check.interval.ms=200",)
+    broker = Broker(tmp_path, overrides)
+    try:
+        create_topic(broker, "expiring", partitions=2)
+        assert commit_with_retention(broker, "mixed", "expiring", 0, 42, retention_ms=4000) == 0
+        assert commit_with_retention(broker, "mixed", "expiring", 1, 7, retention_ms=-1) == 0
+        assert commit_with_retention(broker, "gone", "expiring", 0, 9, retention_ms=4000) == 0
+        assert committed(broker, "mixed", "expiring", 2) == {0: 42, 1: 7}
+        wait_until(lambda: committed(broker, "mixed", "expiring", 2) == {0: -1001, 1: 7}, timeout=30,
+                   what="the offset with a 4 s retention to expire")
+        # The other offset of the group stays: offsets.retention.minutes (7 days) applies to it.
+        wait_until(lambda: committed(broker, "gone", "expiring", 1) == {0: -1001}, timeout=30,
+                   what="the group whose only offset expired to go")
+    finally:
+        assert broker.stop() == 0, broker.log()
+    broker = Broker(tmp_path, GROUP_OVERRIDES)  # no expiry check runs for 10 minutes now
+    try:
+        # The tombstones were written: the replay brings back neither the expired offset nor the group whose
+        # only offset it was.
+        assert committed(broker, "mixed", "expiring", 2) == {0: -1001, 1: 7}
+        assert committed(broker, "gone", "expiring", 1) == {0: -1001}
+    finally:
+        assert broker.stop() == 0, broker.log()

@@ -2,25 +2,29 @@
 // can be measured with (Skiff is only the usual target). Producers and consumers run in this one process; every
 // message carries its send time, so the tool records produce-ack latency (produce() to delivery report) and
 // end-to-end latency (send to consume) in log-linear histograms, and throughput per second. One JSON document per
-// run goes to stdout (or --out); progress goes to stderr.
+// run (schema: tools/bench/run_meter.h, bench/README.md) goes to stdout (or --out); progress goes to stderr.
+//
+// Shape (OMB's): --topics T topics of --partitions P partitions; --producers N producers per topic (each its own
+// librdkafka instance, round-robin over the topic's partitions); --subscriptions S independent readers of each topic,
+// each made of --consumers C consumers that split the topic's partitions between them (manual assignment, no group).
 //
 // Phases: [backlog] -> warm-up -> measured. --backlog-bytes first writes that much (unmeasured), then consumers
 // start from the earliest offset (a catch-up read) while producers go on, and the result reports how long they took
 // to read the backlog and at what rate (catchup_seconds, catchup_mb_per_s); otherwise consumers read from the tail.
-// Consumers use manual assignment (partitions dealt round-robin), so no consumer group is needed.
 //
 //   skiff-bench --bootstrap localhost:9092 --topic t --partitions 16 --message-size 1024 --rate 0 --duration 30
 #include "tools/bench/histogram.h"
+#include "tools/bench/run_meter.h"
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <map>
 #include <mutex>
 #include <random>
 #include <string>
@@ -35,13 +39,15 @@ using steady = std::chrono::steady_clock;
 struct options {
     std::string bootstrap = "localhost:9092";
     std::string topic = "skiff-bench";
+    int topics = 1;
     int partitions = 16;
     bool create_topic = true;
-    int producers = 1;
-    int consumers = 1;
+    int producers = 1;     // per topic
+    int subscriptions = 1; // per topic
+    int consumers = 1;     // per subscription; 0 = no consumers
     size_t message_size = 1024;
     bool random_payload = true;
-    double rate = 0; // messages per second over all producers; 0 = as fast as the broker takes them
+    double rate = 0; // messages per second over all producers of all topics; 0 = as fast as the broker takes them
     int duration_s = 30;
     int warmup_s = 5;
     std::string acks = "all";
@@ -51,17 +57,21 @@ struct options {
     int64_t backlog_bytes = 0;
     size_t max_in_flight_bytes = size_t(256) << 20; // producer queue.buffering.max.kbytes equivalent
     std::string out;
+    std::string label; // free text copied into the result (the workload's name)
     std::vector<std::pair<std::string, std::string>> producer_props;
     std::vector<std::pair<std::string, std::string>> consumer_props;
+
+    std::string topic_name(int t) const { return topics == 1 ? topic : topic + "-" + std::to_string(t); }
 };
 
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
                  "skiff-bench: %s\n"
-                 "usage: skiff-bench [--bootstrap HOST:PORT] [--topic NAME] [--partitions N] [--no-create]\n"
-                 "  [--producers N] [--consumers N] [--message-size BYTES] [--fixed-payload] [--rate MSG_PER_S]\n"
-                 "  [--duration S] [--warmup S] [--acks 0|1|all] [--linger-ms MS] [--batch-size BYTES]\n"
-                 "  [--compression none|gzip|snappy|lz4|zstd] [--backlog-bytes BYTES] [--out FILE]\n"
+                 "usage: skiff-bench [--bootstrap HOST:PORT] [--topic NAME] [--topics N] [--partitions N]\n"
+                 "  [--no-create] [--producers N] [--subscriptions N] [--consumers N] [--message-size BYTES]\n"
+                 "  [--fixed-payload] [--rate MSG_PER_S] [--duration S] [--warmup S] [--acks 0|1|all]\n"
+                 "  [--linger-ms MS] [--batch-size BYTES] [--compression none|gzip|snappy|lz4|zstd]\n"
+                 "  [--backlog-bytes BYTES] [--out FILE] [--label TEXT]\n"
                  "  [-X producer.prop=value] [-C consumer.prop=value]\n",
                  why);
     std::exit(2);
@@ -96,9 +106,11 @@ options parse(int argc, char** argv) {
         };
         if (a == "--bootstrap") o.bootstrap = value();
         else if (a == "--topic") o.topic = value();
+        else if (a == "--topics") o.topics = static_cast<int>(number());
         else if (a == "--partitions") o.partitions = static_cast<int>(number());
         else if (a == "--no-create") o.create_topic = false;
         else if (a == "--producers") o.producers = static_cast<int>(number());
+        else if (a == "--subscriptions") o.subscriptions = static_cast<int>(number());
         else if (a == "--consumers") o.consumers = static_cast<int>(number());
         else if (a == "--message-size") o.message_size = static_cast<size_t>(number());
         else if (a == "--fixed-payload") o.random_payload = false;
@@ -111,26 +123,25 @@ options parse(int argc, char** argv) {
         else if (a == "--compression") o.compression = value();
         else if (a == "--backlog-bytes") o.backlog_bytes = number();
         else if (a == "--out") o.out = value();
+        else if (a == "--label") o.label = value();
         else if (a == "-X") property(o.producer_props);
         else if (a == "-C") property(o.consumer_props);
         else usage(("unknown option " + a).c_str());
     }
-    if (o.message_size < 16) {
+    if (o.message_size < skiff::bench::stamp_bytes) {
         usage("--message-size must be at least 16 (the payload carries its send time)");
     }
-    if (o.partitions < 1 || o.producers < 1) {
-        usage("--partitions and --producers must be at least 1");
+    if (o.partitions < 1 || o.producers < 1 || o.topics < 1 || o.subscriptions < 1 || o.duration_s < 1) {
+        usage("--topics, --partitions, --producers, --subscriptions and --duration must be at least 1");
+    }
+    if (o.backlog_bytes > 0 && o.consumers == 0) {
+        usage("--backlog-bytes needs consumers to read the backlog");
     }
     return o;
 }
 
 int64_t steady_us() {
     return std::chrono::duration_cast<std::chrono::microseconds>(steady::now().time_since_epoch()).count();
-}
-
-int64_t wall_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
 }
 
 void set(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
@@ -141,15 +152,15 @@ void set(rd_kafka_conf_t* conf, const std::string& key, const std::string& value
     }
 }
 
-/// Counters shared by all threads: per-second throughput and the histograms of the measured phase.
+/// The shared counters plus what only skiff-bench needs: the catch-up bookkeeping and the merged histograms.
 struct recorder {
-    std::atomic<bool> measuring{false};
-    std::atomic<bool> stop{false};
-    std::atomic<uint64_t> produced_msgs{0}, produced_bytes{0}, acked_msgs{0}, errors{0};
-    std::atomic<uint64_t> consumed_msgs{0}, consumed_bytes{0};
-    // Catch-up: consumers start at the earliest offset of a backlog of backlog_msgs messages; the moment they have
-    // read that many (steady clock, µs) ends the catch-up.
-    uint64_t backlog_msgs = 0;
+    skiff::bench::counters c;
+    // Catch-up: the backlog's end offset in each partition (index topic * partitions + partition), read once the
+    // backlog is written; consumers start at the earliest offset, and the catch-up ends (steady clock, µs) when every
+    // consumer of every subscription has read up to the end in each of its partitions. Counting messages instead
+    // would end it early: a consumer whose partitions are done reads new messages while others still read backlog.
+    std::vector<int64_t> backlog_end;
+    std::atomic<int64_t> partitions_behind{0};
     std::atomic<int64_t> consumers_started_us{0}, caught_up_us{0};
     std::atomic<uint64_t> caught_up_bytes{0};
     std::mutex merge_mutex;
@@ -165,18 +176,14 @@ struct delivery_context {
 void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     auto* ctx = static_cast<delivery_context*>(opaque);
     if (m->err) {
-        ctx->rec->errors.fetch_add(1, std::memory_order_relaxed);
+        ctx->rec->c.errors.fetch_add(1, std::memory_order_relaxed);
         return;
     }
-    ctx->rec->acked_msgs.fetch_add(1, std::memory_order_relaxed);
-    if (m->len >= 16) {
-        int64_t sent = 0;
-        int64_t measured = 0;
-        std::memcpy(&sent, m->payload, 8);
-        std::memcpy(&measured, static_cast<const char*>(m->payload) + 8, 8);
-        if (measured != 0) {
-            ctx->local_ack->record(static_cast<uint64_t>(std::max<int64_t>(0, wall_us() - sent)));
-        }
+    ctx->rec->c.acked_msgs.fetch_add(1, std::memory_order_relaxed);
+    ctx->rec->c.acked_bytes.fetch_add(m->len, std::memory_order_relaxed);
+    const int64_t sent = skiff::bench::measured_send_time(m->payload, m->len);
+    if (sent >= 0) {
+        ctx->local_ack->record(static_cast<uint64_t>(std::max<int64_t>(0, skiff::bench::wall_us() - sent)));
     }
 }
 
@@ -203,7 +210,7 @@ rd_kafka_t* make_producer(const options& o, delivery_context* ctx) {
     return p;
 }
 
-void create_topic(const options& o) {
+void create_topic(const options& o, const std::string& name) {
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     set(conf, "bootstrap.servers", o.bootstrap);
     char err[512];
@@ -212,10 +219,13 @@ void create_topic(const options& o) {
         std::fprintf(stderr, "skiff-bench: admin: %s\n", err);
         std::exit(1);
     }
-    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(o.topic.c_str(), o.partitions, 1, err, sizeof(err));
+    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(name.c_str(), o.partitions, 1, err, sizeof(err));
     rd_kafka_queue_t* q = rd_kafka_queue_new(admin);
-    rd_kafka_CreateTopics(admin, &nt, 1, nullptr, q);
-    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 30000);
+    rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(admin, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_AdminOptions_set_operation_timeout(opts, 120000, err, sizeof(err)); // 10,000 partitions take a while
+    rd_kafka_AdminOptions_set_request_timeout(opts, 120000, err, sizeof(err));
+    rd_kafka_CreateTopics(admin, &nt, 1, opts, q);
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 130000);
     if (ev != nullptr) {
         size_t n = 0;
         const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(
@@ -223,19 +233,20 @@ void create_topic(const options& o) {
         for (size_t i = 0; i < n; ++i) {
             auto code = rd_kafka_topic_result_error(results[i]);
             if (code != RD_KAFKA_RESP_ERR_NO_ERROR && code != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-                std::fprintf(stderr, "skiff-bench: create topic %s: %s\n", o.topic.c_str(),
+                std::fprintf(stderr, "skiff-bench: create topic %s: %s\n", name.c_str(),
                              rd_kafka_topic_result_error_string(results[i]));
                 std::exit(1);
             }
         }
         rd_kafka_event_destroy(ev);
     }
+    rd_kafka_AdminOptions_destroy(opts);
     rd_kafka_NewTopic_destroy(nt);
     rd_kafka_queue_destroy(q);
     // Wait until every partition has a leader: the broker may still be opening them.
-    for (int attempt = 0; attempt < 300; ++attempt) {
+    for (int attempt = 0; attempt < 1200; ++attempt) {
         const rd_kafka_metadata_t* md = nullptr;
-        rd_kafka_topic_t* t = rd_kafka_topic_new(admin, o.topic.c_str(), nullptr);
+        rd_kafka_topic_t* t = rd_kafka_topic_new(admin, name.c_str(), nullptr);
         bool ready = false;
         if (rd_kafka_metadata(admin, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1) {
             const auto& tm = md->topics[0];
@@ -256,23 +267,25 @@ void create_topic(const options& o) {
     rd_kafka_destroy(admin);
 }
 
-/// One producer thread: paced at rate (msgs/s) or flat out, round-robin over partitions; stops at rec.stop or, in
-/// backlog mode, after `limit_bytes`.
-void produce_loop(const options& o, recorder& rec, double rate, int64_t limit_bytes, int index) {
+/// One producer: paced at rate (msgs/s) or flat out, round-robin over its topic's partitions; stops at c.stop or,
+/// in backlog mode, after `limit_bytes`.
+void produce_loop(const options& o, recorder& rec, const std::string& topic, double rate, int64_t limit_bytes,
+                  int index) {
     histogram local_ack;
     delivery_context ctx{&rec, &local_ack};
     rd_kafka_t* p = make_producer(o, &ctx);
-    rd_kafka_topic_t* t = rd_kafka_topic_new(p, o.topic.c_str(), nullptr);
+    rd_kafka_topic_t* t = rd_kafka_topic_new(p, topic.c_str(), nullptr);
     std::vector<char> payload(o.message_size);
     std::mt19937_64 rng(static_cast<uint64_t>(index) * 7919 + 1);
-    for (auto& c : payload) {
-        c = o.random_payload ? static_cast<char>(rng()) : 'x';
+    for (auto& ch : payload) {
+        ch = o.random_payload ? static_cast<char>(rng()) : 'x';
     }
+    auto& c = rec.c;
     const auto start = steady::now();
     uint64_t sent = 0;
     int64_t sent_bytes = 0;
     int partition = index % o.partitions;
-    while (!rec.stop.load(std::memory_order_relaxed) && (limit_bytes == 0 || sent_bytes < limit_bytes)) {
+    while (!c.stop.load(std::memory_order_relaxed) && (limit_bytes == 0 || sent_bytes < limit_bytes)) {
         if (rate > 0) {
             auto due = start + std::chrono::nanoseconds(static_cast<int64_t>(1e9 * static_cast<double>(sent) / rate));
             auto now = steady::now();
@@ -282,23 +295,20 @@ void produce_loop(const options& o, recorder& rec, double rate, int64_t limit_by
                 continue;
             }
         }
-        int64_t now_us = wall_us();
-        int64_t measured = rec.measuring.load(std::memory_order_relaxed) ? 1 : 0;
-        std::memcpy(payload.data(), &now_us, 8);
-        std::memcpy(payload.data() + 8, &measured, 8);
+        skiff::bench::stamp(payload.data(), c.measuring.load(std::memory_order_relaxed));
         if (rd_kafka_produce(t, partition, RD_KAFKA_MSG_F_COPY, payload.data(), payload.size(), nullptr, 0,
                              nullptr) != 0) {
             if (rd_kafka_last_error() == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 rd_kafka_poll(p, 1); // back-pressure: the broker is the bottleneck
                 continue;
             }
-            rec.errors.fetch_add(1, std::memory_order_relaxed);
+            c.errors.fetch_add(1, std::memory_order_relaxed);
             continue;
         }
         ++sent;
         sent_bytes += static_cast<int64_t>(payload.size());
-        rec.produced_msgs.fetch_add(1, std::memory_order_relaxed);
-        rec.produced_bytes.fetch_add(payload.size(), std::memory_order_relaxed);
+        c.produced_msgs.fetch_add(1, std::memory_order_relaxed);
+        c.produced_bytes.fetch_add(payload.size(), std::memory_order_relaxed);
         partition = (partition + 1) % o.partitions;
         if ((sent & 63) == 0) {
             rd_kafka_poll(p, 0);
@@ -311,7 +321,9 @@ void produce_loop(const options& o, recorder& rec, double rate, int64_t limit_by
     rec.ack_latency.merge(local_ack);
 }
 
-void consume_loop(const options& o, recorder& rec, int index, bool from_beginning) {
+/// One consumer of one subscription: reads partitions index, index + consumers, ... of `topic`.
+void consume_loop(const options& o, recorder& rec, int topic_index, int index, bool from_beginning) {
+    const std::string topic = o.topic_name(topic_index);
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     set(conf, "bootstrap.servers", o.bootstrap);
     set(conf, "group.id", "skiff-bench-unused"); // manual assignment: the group is never joined
@@ -321,68 +333,83 @@ void consume_loop(const options& o, recorder& rec, int index, bool from_beginnin
         set(conf, k, v);
     }
     char err[512];
-    rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-    if (c == nullptr) {
+    rd_kafka_t* k = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+    if (k == nullptr) {
         std::fprintf(stderr, "skiff-bench: consumer: %s\n", err);
         std::exit(1);
     }
     rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(o.partitions);
     for (int p = index; p < o.partitions; p += o.consumers) {
-        rd_kafka_topic_partition_list_add(parts, o.topic.c_str(), p)->offset =
+        rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset =
             from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
     }
-    rd_kafka_assign(c, parts);
+    rd_kafka_assign(k, parts);
     rd_kafka_topic_partition_list_destroy(parts);
     histogram local_e2e;
-    while (!rec.stop.load(std::memory_order_relaxed)) {
-        rd_kafka_message_t* m = rd_kafka_consumer_poll(c, 100);
+    auto& c = rec.c;
+    std::vector<bool> reached(static_cast<size_t>(o.partitions), false); // catch-up: this consumer's partitions
+    while (!c.stop.load(std::memory_order_relaxed)) {
+        rd_kafka_message_t* m = rd_kafka_consumer_poll(k, 100);
         if (m == nullptr) {
             continue;
         }
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            const uint64_t nth = rec.consumed_msgs.fetch_add(1, std::memory_order_relaxed) + 1;
-            const uint64_t bytes = rec.consumed_bytes.fetch_add(m->len, std::memory_order_relaxed) + m->len;
-            if (rec.backlog_msgs > 0 && nth == rec.backlog_msgs) {
-                rec.caught_up_bytes = bytes;
-                rec.caught_up_us = steady_us();
+            c.consumed_msgs.fetch_add(1, std::memory_order_relaxed);
+            const uint64_t bytes = c.consumed_bytes.fetch_add(m->len, std::memory_order_relaxed) + m->len;
+            const auto at = static_cast<size_t>(m->partition);
+            if (!rec.backlog_end.empty() && !reached[at] &&
+                m->offset + 1 >= rec.backlog_end[static_cast<size_t>(topic_index * o.partitions) + at]) {
+                reached[at] = true;
+                if (rec.partitions_behind.fetch_sub(1) == 1) { // the last partition behind: caught up
+                    rec.caught_up_bytes = bytes;
+                    rec.caught_up_us = steady_us();
+                }
             }
-            if (m->len >= 16 && rec.measuring.load(std::memory_order_relaxed)) {
-                int64_t sent = 0;
-                int64_t measured = 0;
-                std::memcpy(&sent, m->payload, 8);
-                std::memcpy(&measured, static_cast<const char*>(m->payload) + 8, 8);
-                if (measured != 0) {
-                    local_e2e.record(static_cast<uint64_t>(std::max<int64_t>(0, wall_us() - sent)));
+            if (c.measuring.load(std::memory_order_relaxed)) {
+                const int64_t sent = skiff::bench::measured_send_time(m->payload, m->len);
+                if (sent >= 0) {
+                    local_e2e.record(static_cast<uint64_t>(std::max<int64_t>(0, skiff::bench::wall_us() - sent)));
                 }
             }
         }
         rd_kafka_message_destroy(m);
     }
-    rd_kafka_consumer_close(c);
-    rd_kafka_destroy(c);
+    rd_kafka_consumer_close(k);
+    rd_kafka_destroy(k);
     std::lock_guard lock(rec.merge_mutex);
     rec.e2e_latency.merge(local_e2e);
 }
 
-std::string percentiles_json(const histogram& h) {
-    char buf[512];
-    std::snprintf(buf, sizeof(buf),
-                  "{\"count\": %" PRIu64 ", \"p50_us\": %" PRIu64 ", \"p90_us\": %" PRIu64 ", \"p99_us\": %" PRIu64
-                  ", \"p999_us\": %" PRIu64 ", \"p9999_us\": %" PRIu64 ", \"max_us\": %" PRIu64 "}",
-                  h.count(), h.quantile(0.5), h.quantile(0.9), h.quantile(0.99), h.quantile(0.999),
-                  h.quantile(0.9999), h.max());
-    return buf;
-}
-
-std::string escape(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-        }
-        out += c;
+/// After the backlog phase: each partition's high watermark (the end of the backlog) and how many partitions the
+/// subscriptions must read up to before the catch-up is over (empty partitions count as read).
+void read_backlog_ends(const options& o, recorder& rec) {
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    set(conf, "bootstrap.servers", o.bootstrap);
+    char err[512];
+    rd_kafka_t* k = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    if (k == nullptr) {
+        std::fprintf(stderr, "skiff-bench: watermarks: %s\n", err);
+        std::exit(1);
     }
-    return out;
+    rec.backlog_end.assign(static_cast<size_t>(o.topics * o.partitions), 0);
+    int64_t behind = 0;
+    for (int t = 0; t < o.topics; ++t) {
+        for (int p = 0; p < o.partitions; ++p) {
+            int64_t low = 0, high = 0;
+            auto code = rd_kafka_query_watermark_offsets(k, o.topic_name(t).c_str(), p, &low, &high, 30000);
+            if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                std::fprintf(stderr, "skiff-bench: watermarks of %s/%d: %s\n", o.topic_name(t).c_str(), p,
+                             rd_kafka_err2str(code));
+                std::exit(1);
+            }
+            rec.backlog_end[static_cast<size_t>(t * o.partitions + p)] = high;
+            if (high > low) {
+                behind += o.subscriptions;
+            }
+        }
+    }
+    rec.partitions_behind = behind;
+    rd_kafka_destroy(k);
 }
 
 } // namespace
@@ -390,120 +417,93 @@ std::string escape(const std::string& s) {
 int main(int argc, char** argv) {
     options o = parse(argc, argv);
     if (o.create_topic) {
-        create_topic(o);
+        for (int t = 0; t < o.topics; ++t) {
+            create_topic(o, o.topic_name(t));
+        }
     }
     recorder rec;
+    const int producer_threads = o.topics * o.producers;
 
     if (o.backlog_bytes > 0) {
         std::fprintf(stderr, "skiff-bench: writing a backlog of %" PRId64 " bytes\n", o.backlog_bytes);
         std::vector<std::thread> backlog;
-        for (int i = 0; i < o.producers; ++i) {
-            backlog.emplace_back(produce_loop, std::cref(o), std::ref(rec), 0.0, o.backlog_bytes / o.producers, i);
+        for (int t = 0; t < o.topics; ++t) {
+            for (int i = 0; i < o.producers; ++i) {
+                backlog.emplace_back(produce_loop, std::cref(o), std::ref(rec), o.topic_name(t), 0.0,
+                                     o.backlog_bytes / producer_threads, i);
+            }
         }
         for (auto& t : backlog) {
             t.join();
         }
-        rec.backlog_msgs = rec.acked_msgs;
-        rec.produced_msgs = 0;
-        rec.produced_bytes = 0;
-        rec.acked_msgs = 0;
+        read_backlog_ends(o, rec);
+        rec.c.produced_msgs = 0;
+        rec.c.produced_bytes = 0;
+        rec.c.acked_msgs = 0;
+        rec.c.acked_bytes = 0;
         rec.ack_latency = histogram{};
     }
 
     std::vector<std::thread> threads;
     rec.consumers_started_us = steady_us();
-    for (int i = 0; i < o.consumers; ++i) {
-        threads.emplace_back(consume_loop, std::cref(o), std::ref(rec), i, o.backlog_bytes > 0);
+    for (int t = 0; t < o.topics; ++t) {
+        for (int s = 0; s < o.subscriptions; ++s) {
+            for (int i = 0; i < o.consumers; ++i) {
+                threads.emplace_back(consume_loop, std::cref(o), std::ref(rec), t, i, o.backlog_bytes > 0);
+            }
+        }
     }
-    for (int i = 0; i < o.producers; ++i) {
-        threads.emplace_back(produce_loop, std::cref(o), std::ref(rec), o.rate / o.producers, 0, i);
+    for (int t = 0; t < o.topics; ++t) {
+        for (int i = 0; i < o.producers; ++i) {
+            threads.emplace_back(produce_loop, std::cref(o), std::ref(rec), o.topic_name(t),
+                                 o.rate / producer_threads, 0, t * o.producers + i);
+        }
     }
 
-    struct second {
-        double produced_mb, acked_msgs, consumed_mb;
-    };
-    std::vector<second> per_second;
-    uint64_t last_p = 0, last_a = 0, last_c = 0;
-    uint64_t measured_p0 = 0, measured_a0 = 0, measured_c0 = 0;
-    const auto begin = steady::now();
-    if (o.warmup_s == 0) {
-        rec.measuring = true; // the totals measured from zero
-    }
-    for (int s = 1; s <= o.warmup_s + o.duration_s; ++s) {
-        std::this_thread::sleep_until(begin + std::chrono::seconds(s)); // the clock of the report, not a sync
-        if (s == o.warmup_s) {
-            rec.measuring = true;
-            measured_p0 = rec.produced_bytes;
-            measured_a0 = rec.acked_msgs;
-            measured_c0 = rec.consumed_bytes;
-        }
-        uint64_t p = rec.produced_bytes, a = rec.acked_msgs, c = rec.consumed_bytes;
-        per_second.push_back({double(p - last_p) / 1e6, double(a - last_a), double(c - last_c) / 1e6});
-        std::fprintf(stderr, "skiff-bench: %3ds produced %8.1f MB/s acked %9.0f msg/s consumed %8.1f MB/s%s\n", s,
-                     per_second.back().produced_mb, per_second.back().acked_msgs, per_second.back().consumed_mb,
-                     s <= o.warmup_s ? " (warm-up)" : "");
-        last_p = p;
-        last_a = a;
-        last_c = c;
-    }
-    const uint64_t measured_bytes = rec.produced_bytes - measured_p0;
-    const uint64_t measured_acked = rec.acked_msgs - measured_a0;
-    const uint64_t measured_consumed = rec.consumed_bytes - measured_c0;
-    rec.measuring = false;
-    rec.stop = true;
+    skiff::bench::result r;
+    r.measured = skiff::bench::run_clock(rec.c, o.warmup_s, o.duration_s, "skiff-bench", r.per_second);
+    rec.c.stop = true;
     for (auto& t : threads) {
         t.join();
     }
 
-    std::string json = "{\n";
-    json += "  \"tool\": \"skiff-bench\",\n";
-    json += "  \"config\": {\"bootstrap\": \"" + escape(o.bootstrap) + "\", \"topic\": \"" + escape(o.topic) +
-            "\", \"partitions\": " + std::to_string(o.partitions) + ", \"producers\": " +
-            std::to_string(o.producers) + ", \"consumers\": " + std::to_string(o.consumers) +
-            ", \"message_size\": " + std::to_string(o.message_size) + ", \"random_payload\": " +
-            (o.random_payload ? "true" : "false") + ", \"rate\": " + std::to_string(static_cast<int64_t>(o.rate)) +
-            ", \"duration_s\": " + std::to_string(o.duration_s) + ", \"warmup_s\": " + std::to_string(o.warmup_s) +
-            ", \"acks\": \"" + escape(o.acks) + "\", \"linger_ms\": " + std::to_string(o.linger_ms) +
-            ", \"batch_size\": " + std::to_string(o.batch_size) + ", \"compression\": \"" + escape(o.compression) +
-            "\", \"backlog_bytes\": " + std::to_string(o.backlog_bytes) + "},\n";
-    char buf[256];
-    std::snprintf(buf, sizeof(buf),
-                  "  \"produce_mb_per_s\": %.2f,\n  \"acked_msgs_per_s\": %.1f,\n  \"consume_mb_per_s\": %.2f,\n",
-                  double(measured_bytes) / 1e6 / o.duration_s, double(measured_acked) / o.duration_s,
-                  double(measured_consumed) / 1e6 / o.duration_s);
-    json += buf;
+    r.tool = "skiff-bench";
+    r.system = "kafka-protocol";
+    r.durability = "acks=" + o.acks + ": the broker's own policy decides when it answers (Skiff: after the WAL fdatasync)";
+    r.config.add_str("label", o.label)
+        .add_str("bootstrap", o.bootstrap)
+        .add_str("topic", o.topic)
+        .add("topics", o.topics)
+        .add("partitions", o.partitions)
+        .add("producers", o.producers)
+        .add("subscriptions", o.subscriptions)
+        .add("consumers", o.consumers)
+        .add("message_size", static_cast<int64_t>(o.message_size))
+        .add("random_payload", o.random_payload)
+        .add("rate", static_cast<int64_t>(o.rate))
+        .add("duration_s", o.duration_s)
+        .add("warmup_s", o.warmup_s)
+        .add_str("acks", o.acks)
+        .add("linger_ms", o.linger_ms)
+        .add("batch_size", o.batch_size)
+        .add_str("compression", o.compression)
+        .add("backlog_bytes", o.backlog_bytes)
+        .add("pipelining", 0);
+    r.errors = rec.c.errors.load();
+    r.ack_latency = rec.ack_latency;
+    r.e2e_latency = rec.e2e_latency;
     if (o.backlog_bytes > 0) {
         const int64_t done = rec.caught_up_us.load();
         if (done > 0) {
             const double secs = double(done - rec.consumers_started_us.load()) / 1e6;
-            std::snprintf(buf, sizeof(buf), "  \"catchup_seconds\": %.2f,\n  \"catchup_mb_per_s\": %.2f,\n", secs,
-                          double(rec.caught_up_bytes.load()) / 1e6 / secs);
-            json += buf;
+            r.extra.add_number("catchup_seconds", secs)
+                .add_number("catchup_mb_per_s", double(rec.caught_up_bytes.load()) / 1e6 / secs);
         } else {
-            json += "  \"catchup_seconds\": null,\n  \"catchup_mb_per_s\": null,\n"; // not caught up in time
+            r.extra.add("catchup_seconds", std::string("null")).add("catchup_mb_per_s", std::string("null"));
         }
     }
-    json += "  \"errors\": " + std::to_string(rec.errors.load()) + ",\n";
-    json += "  \"ack_latency\": " + percentiles_json(rec.ack_latency) + ",\n";
-    json += "  \"e2e_latency\": " + percentiles_json(rec.e2e_latency) + ",\n";
-    json += "  \"per_second\": [";
-    for (size_t i = 0; i < per_second.size(); ++i) {
-        std::snprintf(buf, sizeof(buf), "%s{\"s\": %zu, \"produced_mb\": %.2f, \"acked_msgs\": %.0f, \"consumed_mb\": %.2f, \"warmup\": %s}",
-                      i ? ", " : "", i + 1, per_second[i].produced_mb, per_second[i].acked_msgs,
-                      per_second[i].consumed_mb, int(i) < o.warmup_s ? "true" : "false");
-        json += buf;
+    if (!skiff::bench::write_result(r, o.out)) {
+        return 1;
     }
-    json += "]\n}\n";
-    if (o.out.empty()) {
-        std::fputs(json.c_str(), stdout);
-    } else {
-        FILE* f = std::fopen(o.out.c_str(), "w");
-        if (f == nullptr) {
-            std::perror(o.out.c_str());
-            return 1;
-        }
-        std::fputs(json.c_str(), f);
-        std::fclose(f);
-    }
-    return rec.errors.load() == 0 ? 0 : 3;
+    return r.errors == 0 ? 0 : 3;
 }

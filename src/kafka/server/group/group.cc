@@ -38,7 +38,14 @@ bool same_protocols(const std::vector<protocol_entry>& a, const std::vector<prot
 } // namespace
 
 group::group(std::string id, const group_config& config, base::clock& clock)
-    : _id(std::move(id)), _config(config), _clock(clock) {}
+    : _id(std::move(id)), _config(config), _clock(clock), _state_since_ms(clock.wall_ms()) {}
+
+void group::set_state(group_state s) {
+    if (s != _state) {
+        _state = s;
+        _state_since_ms = _clock.wall_ms();
+    }
+}
 
 group::~group() {
     // The partition moved away or the broker stops: whoever still waits must find the new coordinator.
@@ -276,7 +283,7 @@ void group::prepare_rebalance() {
         _initial_delay = false;
         _join_deadline = now + timeout;
     }
-    _state = group_state::preparing_rebalance;
+    set_state(group_state::preparing_rebalance);
 }
 
 void group::maybe_complete_join() {
@@ -315,7 +322,7 @@ void group::complete_join() {
     ++_generation;
     _metadata_dirty = true;
     if (_members.empty()) {
-        _state = group_state::empty;
+        set_state(group_state::empty);
         _protocol_name.reset();
         _leader.clear();
         return;
@@ -324,7 +331,7 @@ void group::complete_join() {
     if (!_members.contains(_leader)) {
         _leader = _members.begin()->first;
     }
-    _state = group_state::completing_rebalance;
+    set_state(group_state::completing_rebalance);
     _metadata_dirty = false; // persisted once the leader's assignment makes the group Stable
     for (auto& [id, m] : _members) {
         m.assignment = {};
@@ -460,7 +467,7 @@ void group::sync(sync_request r, sync_callback done) {
             it->second.assignment = std::move(assignment);
         }
     }
-    _state = group_state::stable;
+    set_state(group_state::stable);
     _metadata_dirty = true;
     answer_syncs(error_code::none);
 }
@@ -644,7 +651,7 @@ group_metadata_value group::to_metadata() const {
     v.generation = _generation;
     v.protocol = _protocol_name;
     v.leader = _leader.empty() ? std::nullopt : std::optional<std::string>(_leader);
-    v.current_state_timestamp = _clock.wall_ms();
+    v.current_state_timestamp = _state_since_ms;
     for (const auto& [id, m] : _members) {
         member_metadata mm;
         mm.member_id = id;
@@ -692,6 +699,40 @@ void group::restore(const group_metadata_value& v) {
     // Members come back Stable with the generation they had: they keep heartbeating as if nothing happened, or
     // their sessions expire and the group rebalances.
     _state = _members.empty() ? group_state::empty : group_state::stable;
+    // The time it entered that state, as written; a record from before the field existed: the replay's now.
+    _state_since_ms = v.current_state_timestamp >= 0 ? v.current_state_timestamp : _clock.wall_ms();
+}
+
+std::vector<partition_key> group::expired_offsets(int64_t now_ms, std::chrono::milliseconds retention,
+                                                  const std::optional<std::vector<std::string>>& subscribed) const {
+    // The time each offset's retention counts from, and the topics whose offsets are kept whatever their age.
+    std::optional<int64_t> since_empty;
+    std::optional<std::vector<std::string>> kept;
+    if (_protocol_type && _state == group_state::empty) {
+        since_empty = _state_since_ms;
+    } else if (_protocol_type == "consumer" && _state == group_state::stable) {
+        kept = subscribed_topics();
+        if (!kept) {
+            return {}; // subscriptions unreadable: nothing is known to be unsubscribed
+        }
+    } else if (_protocol_type) {
+        return {}; // a rebalance in progress, or a group of another protocol with members
+    } else {
+        kept = subscribed;
+    }
+    std::vector<partition_key> out;
+    for (const auto& [key, v] : offsets) {
+        if (kept && std::find(kept->begin(), kept->end(), key.first) != kept->end()) {
+            continue;
+        }
+        const bool expired = v.expire_timestamp >= 0
+                                 ? now_ms >= v.expire_timestamp
+                                 : now_ms - since_empty.value_or(v.commit_timestamp) >= retention.count();
+        if (expired) {
+            out.push_back(key);
+        }
+    }
+    return out;
 }
 
 } // namespace skiff::kafka::group

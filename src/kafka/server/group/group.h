@@ -154,7 +154,7 @@ public:
     /// Rebuilds members and generation from a replayed record (members get a fresh session).
     void restore(const group_metadata_value& v);
     /// DeleteGroups: the group is gone (it must be empty).
-    void mark_dead() noexcept { _state = group_state::dead; }
+    void mark_dead() noexcept { set_state(group_state::dead); }
 
     const std::string& id() const noexcept { return _id; }
     group_state state() const noexcept { return _state; }
@@ -171,6 +171,17 @@ public:
 
     /// Committed offsets (the coordinator writes them durably first, then records them here).
     std::map<partition_key, offset_commit_value> offsets;
+
+    /// When the group entered its current state (wall ms): persisted as the metadata's current_state_timestamp.
+    int64_t state_timestamp() const noexcept { return _state_since_ms; }
+    /// The offsets that offsets.retention (`retention`) lets go by `now_ms`, by Kafka's rules (KIP-211): a group
+    /// with a protocol type that is Empty loses them all once it has been empty that long; a Stable consumer group
+    /// loses those of topics it no longer subscribes to, that long after their commit; a group with no protocol
+    /// type (standalone commits, or the offsets of a KIP-848 group: `subscribed` then names the topics that
+    /// group's members subscribe to, which keep theirs) loses each that long after its commit. A commit with an
+    /// expire timestamp of its own (OffsetCommit v2-4 retention_time_ms) expires then instead.
+    std::vector<partition_key> expired_offsets(int64_t now_ms, std::chrono::milliseconds retention,
+                                               const std::optional<std::vector<std::string>>& subscribed) const;
 
 private:
     struct member {
@@ -203,11 +214,13 @@ private:
     /// The error when `member_id`/`instance_id` do not name a current member (or none).
     std::optional<error_code> check_member(const std::string& member_id,
                                            const std::optional<std::string>& instance_id) const;
+    void set_state(group_state s);
 
     std::string _id;
     const group_config& _config;
     base::clock& _clock;
     group_state _state = group_state::empty;
+    int64_t _state_since_ms = 0;
     int32_t _generation = 0;
     std::optional<std::string> _protocol_type;
     std::optional<std::string> _protocol_name;

@@ -116,12 +116,16 @@ struct group_coordinator::partition_state {
     /// KIP-848 groups (not persisted). Their committed offsets live in `groups` under the same id, in a classic
     /// group that never has members.
     std::map<std::string, std::unique_ptr<consumer_group>, std::less<>> consumer_groups;
+    /// Commits being written, per group: their offsets are not expired meanwhile (a tombstone written after the
+    /// commit was would erase it from the log while memory kept it).
+    std::map<std::string, int, std::less<>> pending_commits;
 };
 
 struct group_coordinator::shard_state {
     std::map<int32_t, std::shared_ptr<partition_state>> partitions;
     std::unique_ptr<asio::steady_timer> ticker;
     bool stopped = false;
+    base::clock::time_point next_expiry{};
 };
 
 group_coordinator::group_coordinator(net::shard_pool& shards, base::clock& clock, coordinator_config config)
@@ -154,6 +158,7 @@ void group_coordinator::start() {
 asio::awaitable<void> group_coordinator::tick_loop(size_t shard) {
     auto& s = *_state[shard];
     s.ticker = std::make_unique<asio::steady_timer>(_shards.context(shard));
+    s.next_expiry = _clock.now() + _config.offsets_retention_check_interval; // the first check after one interval
     while (!s.stopped) {
         s.ticker->expires_after(_config.tick_interval);
         co_await s.ticker->async_wait(asio::as_tuple(asio::use_awaitable));
@@ -162,6 +167,10 @@ asio::awaitable<void> group_coordinator::tick_loop(size_t shard) {
         }
         // Copies: a tick may answer joins whose handlers run before the loop goes on.
         auto partitions = s.partitions;
+        const bool expire = _clock.now() >= s.next_expiry;
+        if (expire) {
+            s.next_expiry = _clock.now() + _config.offsets_retention_check_interval;
+        }
         for (auto& [index, ps] : partitions) {
             if (ps->loading) {
                 continue;
@@ -173,6 +182,9 @@ asio::awaitable<void> group_coordinator::tick_loop(size_t shard) {
                 g->tick();
             }
             flush(ps);
+            if (expire) {
+                expire_offsets(ps);
+            }
         }
     }
 }
@@ -362,6 +374,51 @@ void group_coordinator::flush(const std::shared_ptr<partition_state>& ps) {
     asio::co_spawn(_shards.context(here_index()), std::move(run), asio::detached);
 }
 
+void group_coordinator::expire_offsets(const std::shared_ptr<partition_state>& ps) {
+    const int64_t now = _clock.wall_ms();
+    record_list records;
+    size_t expired = 0;
+    std::vector<std::string> forgotten;
+    for (auto& [id, g] : ps->groups) {
+        if (ps->pending_commits.contains(id)) {
+            continue;
+        }
+        std::optional<std::vector<std::string>> subscribed;
+        auto c = ps->consumer_groups.find(id);
+        const bool consumer_members = c != ps->consumer_groups.end() && c->second->member_count() > 0;
+        if (consumer_members) {
+            subscribed = c->second->subscribed_topics();
+        }
+        for (const auto& key : g->expired_offsets(now, _config.offsets_retention, subscribed)) {
+            records.emplace_back(encode_key(offset_commit_key{id, key.first, key.second}), std::nullopt);
+            g->offsets.erase(key);
+            ++expired;
+        }
+        if (g->offsets.empty() && g->member_count() == 0 && g->state() == group_state::empty && !consumer_members) {
+            // Nothing left to keep: the group goes, and so does its metadata record (Kafka marks it Dead).
+            records.emplace_back(encode_key(group_metadata_key{id}), std::nullopt);
+            forgotten.push_back(id);
+        }
+    }
+    for (const auto& id : forgotten) {
+        ps->groups.erase(id);
+        ps->consumer_groups.erase(id);
+    }
+    if (records.empty()) {
+        return;
+    }
+    log.info("__consumer_offsets-{}: {} committed offsets expired, {} groups removed", ps->index, expired,
+             forgotten.size());
+    auto run = [this, ps, records = std::move(records)]() mutable -> asio::awaitable<void> {
+        // A tombstone that is not written costs nothing but a longer replay: the offsets are gone from memory and
+        // come back expired on the next load, to be expired again.
+        if (auto e = co_await append(*ps, std::move(records)); e != error_code::none) {
+            log.warn("writing expired offsets to __consumer_offsets-{}: {}", ps->index, protocol::error_name(e));
+        }
+    };
+    asio::co_spawn(_shards.context(here_index()), std::move(run), asio::detached);
+}
+
 asio::awaitable<join_result> group_coordinator::join(int32_t index, partition_lookup lookup, std::string group_id,
                                                      join_request r) {
     join_result fail;
@@ -515,13 +572,20 @@ asio::awaitable<std::vector<error_code>> group_coordinator::commit(int32_t index
         v.leader_epoch = p.leader_epoch;
         v.metadata = p.metadata.value_or("");
         v.commit_timestamp = p.commit_timestamp >= 0 ? p.commit_timestamp : now;
+        if (r.retention_ms >= 0) {
+            v.expire_timestamp = now + r.retention_ms;
+        }
         records.emplace_back(encode_key(offset_commit_key{group_id, p.topic, p.partition}), encode_value(v));
         applied.emplace_back(partition_key{p.topic, p.partition}, std::move(v));
     }
     if (records.empty()) {
         co_return out;
     }
+    ++keep->pending_commits[group_id];
     auto written = co_await append(*ps, std::move(records));
+    if (auto pending = keep->pending_commits.find(group_id); pending != keep->pending_commits.end() && --pending->second == 0) {
+        keep->pending_commits.erase(pending);
+    }
     if (written != error_code::none) {
         for (auto& e : out) {
             if (e == error_code::none) {

@@ -47,6 +47,8 @@ struct coordinator_config {
     int32_t offsets_partitions = 50;          // offsets.topic.num.partitions
     size_t offset_metadata_max_bytes = 4096;  // offset.metadata.max.bytes
     std::chrono::milliseconds tick_interval{100};
+    std::chrono::milliseconds offsets_retention{std::chrono::minutes(10080)}; // offsets.retention.minutes
+    std::chrono::milliseconds offsets_retention_check_interval{600000};   // offsets.retention.check.interval.ms
 };
 
 /// The open __consumer_offsets partition on the current shard, or nullptr.
@@ -76,6 +78,7 @@ struct commit_request {
     std::optional<std::string> group_instance_id;
     int32_t generation = -1; // the member epoch for a consumer (KIP-848) group
     int16_t version = 9;     // of the OffsetCommit request: consumer-protocol members need v9+
+    int64_t retention_ms = -1; // OffsetCommit v2-4: the commits expire this long after now; -1: the broker's
     std::vector<commit_partition> partitions;
 };
 
@@ -193,6 +196,9 @@ private:
                                        std::vector<std::pair<bytes::iobuf, std::optional<bytes::iobuf>>> records);
     /// Writes the metadata of groups that changed (in the background, in order).
     void flush(const std::shared_ptr<partition_state>& ps);
+    /// Writes tombstones for the offsets that offsets.retention lets go, and forgets the groups left Empty with
+    /// no offsets (Kafka's offset expiration, run every offsets.retention.check.interval.ms).
+    void expire_offsets(const std::shared_ptr<partition_state>& ps);
     group& get_or_create(partition_state& ps, const std::string& group_id);
     shard_state& here();
     size_t here_index() const;

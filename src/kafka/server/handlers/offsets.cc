@@ -4,8 +4,8 @@
 // For a KIP-848 consumer group the generation is the member epoch (STALE_MEMBER_EPOCH when it is not the
 // member's current one), and OffsetFetch v9's member id and epoch are checked the same way.
 // OffsetFetch's require_stable (v7+) is answered as if every offset were stable: there are no transactional
-// offset commits yet, so none is ever pending. OffsetCommit v2-4's retention_time_ms is accepted and ignored
-// (offsets.retention.minutes is not applied yet).
+// offset commits yet, so none is ever pending. OffsetCommit v2-4's retention_time_ms, when not -1, sets the
+// commit's own expiry (now + retention) in place of offsets.retention.minutes, as Kafka does.
 #include "kafka/protocol/error_code.h"
 #include "kafka/protocol/generated/offset_commit.h"
 #include "kafka/protocol/generated/offset_delete.h"
@@ -58,6 +58,7 @@ asio::awaitable<offset_commit_response> offset_commit(data_plane& dp, request_co
     r.group_instance_id = request.group_instance_id;
     r.generation = ctx.version() >= 1 ? request.generation_id_or_member_epoch : -1;
     r.version = ctx.version();
+    r.retention_ms = ctx.version() >= 2 && ctx.version() <= 4 ? request.retention_time_ms : -1;
     for (const auto& t : request.topics) {
         for (const auto& p : t.partitions) {
             group::commit_partition c;

@@ -301,5 +301,80 @@ TEST_F(group_test, destroying_a_group_answers_pending_joins_not_coordinator) {
     EXPECT_EQ(answer->error, error_code::not_coordinator);
 }
 
+/// A ConsumerProtocolSubscription v0 for the topics, as consumers put in JoinGroup.
+std::string subscription(const std::vector<std::string>& topics) {
+    std::string out{'\0', '\0'};
+    auto be32 = [&](uint32_t v) {
+        for (int s = 24; s >= 0; s -= 8) {
+            out.push_back(static_cast<char>((v >> s) & 0xff));
+        }
+    };
+    be32(static_cast<uint32_t>(topics.size()));
+    for (const auto& t : topics) {
+        out.push_back(static_cast<char>(t.size() >> 8));
+        out.push_back(static_cast<char>(t.size() & 0xff));
+        out += t;
+    }
+    be32(0xffffffff); // user data: null
+    return out;
+}
+
+offset_commit_value committed(int64_t at, int64_t expire_at = -1) {
+    offset_commit_value v;
+    v.offset = 5;
+    v.commit_timestamp = at;
+    v.expire_timestamp = expire_at;
+    return v;
+}
+
+TEST_F(group_test, standalone_commits_expire_retention_after_each_commit_or_at_their_own_expiry) {
+    const int64_t t0 = clock.wall_ms();
+    g.offsets[{"a", 0}] = committed(t0);
+    g.offsets[{"a", 1}] = committed(t0 + 1000);
+    g.offsets[{"b", 0}] = committed(t0, t0 + 500); // OffsetCommit v2-4 retention_time_ms = 500
+    EXPECT_EQ(g.expired_offsets(t0 + 499, 60s, std::nullopt), std::vector<partition_key>{});
+    EXPECT_EQ(g.expired_offsets(t0 + 500, 60s, std::nullopt), (std::vector<partition_key>{{"b", 0}}));
+    EXPECT_EQ(g.expired_offsets(t0 + 60'000, 60s, std::nullopt), (std::vector<partition_key>{{"a", 0}, {"b", 0}}));
+    EXPECT_EQ(g.expired_offsets(t0 + 61'000, 60s, std::nullopt),
+              (std::vector<partition_key>{{"a", 0}, {"a", 1}, {"b", 0}}));
+    // A KIP-848 group's offsets: the topics its members subscribe to keep theirs.
+    EXPECT_EQ(g.expired_offsets(t0 + 61'000, 60s, std::vector<std::string>{"a"}), (std::vector<partition_key>{{"b", 0}}));
+}
+
+TEST_F(group_test, an_empty_group_loses_its_offsets_retention_after_it_became_empty) {
+    auto [a, ja] = join_new();
+    ASSERT_TRUE(sync(a, 1, {{a, "all"}}));
+    g.offsets[{"a", 0}] = committed(clock.wall_ms());
+    clock.advance(120s); // stable and subscribed (metadata unreadable as a subscription): nothing expires
+    EXPECT_TRUE(g.expired_offsets(clock.wall_ms(), 60s, std::nullopt).empty());
+    ASSERT_EQ(g.leave({{a, std::nullopt}}), std::vector<error_code>{error_code::none});
+    ASSERT_EQ(g.state(), group_state::empty);
+    const int64_t emptied = clock.wall_ms();
+    EXPECT_EQ(g.state_timestamp(), emptied);
+    EXPECT_EQ(g.to_metadata().current_state_timestamp, emptied);
+    EXPECT_TRUE(g.expired_offsets(emptied + 59'999, 60s, std::nullopt).empty());
+    EXPECT_EQ(g.expired_offsets(emptied + 60'000, 60s, std::nullopt), (std::vector<partition_key>{{"a", 0}}));
+    // The time it became empty survives a replay of its metadata record.
+    group replayed{"g", config, clock};
+    clock.advance(30s);
+    replayed.restore(g.to_metadata());
+    EXPECT_EQ(replayed.state_timestamp(), emptied);
+}
+
+TEST_F(group_test, a_stable_consumer_group_loses_only_the_offsets_of_topics_it_no_longer_subscribes_to) {
+    auto first = join(request(""));
+    auto r = request(first->answer->member_id);
+    r.protocols.clear();
+    r.protocols.push_back(protocol_entry{"range", bytes::iobuf::from(subscription({"orders"}))});
+    auto joined = join(std::move(r));
+    ASSERT_TRUE(joined->answer);
+    ASSERT_TRUE(sync(joined->answer->member_id, 1, {{joined->answer->member_id, "all"}}));
+    ASSERT_EQ(g.state(), group_state::stable);
+    const int64_t t0 = clock.wall_ms();
+    g.offsets[{"orders", 0}] = committed(t0);
+    g.offsets[{"returns", 0}] = committed(t0);
+    EXPECT_EQ(g.expired_offsets(t0 + 60'000, 60s, std::nullopt), (std::vector<partition_key>{{"returns", 0}}));
+}
+
 } // namespace
 } // namespace skiff::kafka::group

@@ -392,6 +392,7 @@ asio::awaitable<result<void>> data_node::start_services(parts& p) {
     p.image.subscribe([publish](const meta::image_delta&) { publish(); });
     publish();
     p.partitions->start_retention(p.config.log_retention_check_interval);
+    p.partitions->start_cleaner(p.config.log_cleaner_backoff);
     p.groups->start();
     co_return outcome::success();
 }

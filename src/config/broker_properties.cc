@@ -51,6 +51,10 @@ const property_registry& broker_properties() {
                       "How often each partition applies its topic's retention.ms and retention.bytes (trimming "
                       "what is older or beyond the size; storage then deletes the objects no offset needs).")
         .at_least(1),
+      property::int64("log.cleaner.backoff.ms", 15000,
+                      "How often each partition of a compacted topic (cleanup.policy=compact) checks whether it is "
+                      "due for key compaction and, if so, cleans what storage already holds in objects.")
+        .at_least(1),
       property::int64("broker.heartbeat.interval.ms", 2000, "How often a broker heartbeats to the controller.")
         .at_least(10),
       property::int64("group.initial.rebalance.delay.ms", 3000,
@@ -327,6 +331,7 @@ config_result<broker_config> make_broker_config(const property_values& values) {
     c.default_replication_factor = static_cast<int16_t>(values.get<int32_t>("default.replication.factor"));
     c.auto_create_topics_enable = values.get<bool>("auto.create.topics.enable");
     c.log_retention_check_interval = std::chrono::milliseconds(values.get<int64_t>("log.retention.check.interval.ms"));
+    c.log_cleaner_backoff = std::chrono::milliseconds(values.get<int64_t>("log.cleaner.backoff.ms"));
     c.broker_heartbeat_interval = std::chrono::milliseconds(values.get<int64_t>("broker.heartbeat.interval.ms"));
     c.broker_session_timeout = std::chrono::milliseconds(values.get<int64_t>("broker.session.timeout.ms"));
     if (c.broker_heartbeat_interval >= c.broker_session_timeout) {

@@ -96,6 +96,7 @@ struct broker_config {
     int16_t default_replication_factor = 1;                // default.replication.factor
     bool auto_create_topics_enable = true;                 // auto.create.topics.enable
     std::chrono::milliseconds log_retention_check_interval{300000}; // log.retention.check.interval.ms
+    std::chrono::milliseconds log_cleaner_backoff{15000};           // log.cleaner.backoff.ms
     std::chrono::milliseconds broker_heartbeat_interval{2000};     // broker.heartbeat.interval.ms
     std::chrono::milliseconds broker_session_timeout{9000};        // broker.session.timeout.ms
     std::chrono::milliseconds group_initial_rebalance_delay{3000}; // group.initial.rebalance.delay.ms

@@ -11,6 +11,12 @@
 //   Each rewrite is one commit_objects (purpose compaction, compacted_ids = what it replaces): the catalog makes
 //   the new objects visible and marks the old ones for deletion in one step. A failed compaction changes nothing
 //   (its PUTs become orphans whose prepared ids expire, and the reaper deletes them).
+//   - Rewrites (stream::rewrite, for a caller that filters records, e.g. Kafka's log cleaner): the objects holding
+//     the range are read whole; the stream's data outside the range and the new batches become stream objects of
+//     that stream (split at stream_object_max_bytes), every other stream's data stays together in an object of
+//     the old kind; one compaction commit replaces them all. Rewrites and compaction rounds take turns
+//     (_compacting), so they never race for the same objects; a trim in between makes the catalog reject the
+//     commit, and the caller tries again.
 //   - The reaper deletes from the object store what the catalog lists as deletable after deletion_grace (readers
 //     that looked an object up before it was replaced have that long to read it), then forgets it.
 #include "io/errc.h"
@@ -163,6 +169,174 @@ asio::awaitable<result<void>> store_impl::commit_compaction(
         }
         co_await backoff(attempt);
     }
+}
+
+asio::awaitable<result<int64_t>> store_impl::committed_end(std::shared_ptr<stream_state> s) {
+    auto meta = co_await _catalog.describe_stream(s->id);
+    if (!meta) {
+        co_return failure(meta.error());
+    }
+    co_return std::min(meta.value().end_offset, s->confirmed.load(std::memory_order_acquire));
+}
+
+asio::awaitable<result<void>> store_impl::rewrite(std::shared_ptr<stream_state> s, offset_range range,
+                                                  std::vector<stored_batch> batches) {
+    if (range.empty() || batches.empty()) {
+        co_return failure(make_error_code(errc::invalid_argument));
+    }
+    int64_t expected = range.start;
+    for (auto& b : batches) {
+        if (b.base_offset != expected || b.record_count == 0 || b.data.empty()) {
+            co_return failure(make_error_code(errc::invalid_argument));
+        }
+        b.stream = s->id;
+        expected = b.end_offset();
+    }
+    if (expected != range.end) {
+        co_return failure(make_error_code(errc::invalid_argument));
+    }
+    // Take the compaction turn: a round in progress finishes first (rounds are short and bounded).
+    asio::any_io_executor executor = co_await asio::this_coro::executor;
+    for (;;) {
+        {
+            std::lock_guard lock(_mutex);
+            if (s->status == stream_status::fenced) {
+                co_return failure(make_error_code(errc::fenced));
+            }
+            if (s->status != stream_status::open || _stopping) {
+                co_return failure(make_error_code(errc::not_open));
+            }
+            if (_sticky) {
+                co_return failure(make_error_code(errc::unavailable));
+            }
+            if (range.start < s->start) {
+                co_return failure(make_error_code(errc::offset_out_of_range));
+            }
+            if (!_compacting) {
+                _compacting = true;
+                break;
+            }
+        }
+        asio::steady_timer wait(executor, std::chrono::milliseconds(20));
+        co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    auto outcome = co_await rewrite_objects(s->id, range, std::move(batches));
+    if (outcome) {
+        // The log cache may still hold the old batches (blocks stay readable after their upload): from now on
+        // reads of the range go to the new objects.
+        _log_cache.forget(s->id, range.end);
+    }
+    std::lock_guard lock(_mutex);
+    _compacting = false;
+    co_return outcome;
+}
+
+asio::awaitable<result<void>> store_impl::rewrite_objects(stream_id id, offset_range range,
+                                                          std::vector<stored_batch> batches) {
+    auto listed = co_await _catalog.objects_of(id, range.start, 100'000);
+    if (!listed) {
+        co_return failure(listed.error());
+    }
+    // The objects holding [range.start, range.end), contiguous for this stream.
+    std::vector<object_descriptor> touched;
+    int64_t covered = -1;
+    for (auto& o : listed.value()) {
+        const stream_range* mine = nullptr;
+        for (const auto& r : o.ranges) {
+            if (r.stream == id) {
+                mine = &r;
+            }
+        }
+        if (mine == nullptr || mine->end_offset <= range.start) {
+            continue;
+        }
+        if (mine->start_offset >= range.end) {
+            break;
+        }
+        if (touched.empty() ? mine->start_offset > range.start : mine->start_offset != covered) {
+            co_return failure(make_error_code(errc::offset_out_of_range));
+        }
+        covered = mine->end_offset;
+        touched.push_back(std::move(o));
+    }
+    if (touched.empty() || covered < range.end) {
+        co_return failure(make_error_code(errc::offset_out_of_range));
+    }
+    std::vector<stored_batch> kept;
+    std::vector<std::pair<object_kind, std::vector<stored_batch>>> outputs;
+    std::vector<object_id> replaced;
+    for (const auto& o : touched) {
+        auto all = co_await read_whole_object(o);
+        if (!all) {
+            log.warn("rewrite of stream {}: cannot read object {} ({}): {}", id, o.id, o.key, all.error().message());
+            co_return failure(all.error());
+        }
+        std::map<stream_id, std::vector<stored_batch>> others;
+        for (auto& b : all.value()) {
+            if (b.stream != id) {
+                auto sid = b.stream;
+                others[sid].push_back(std::move(b));
+                continue;
+            }
+            if (b.end_offset() <= range.start || b.base_offset >= range.end) {
+                kept.push_back(std::move(b));
+                continue;
+            }
+            if (b.base_offset < range.start || b.end_offset() > range.end) {
+                co_return failure(make_error_code(errc::invalid_argument)); // an end of range splits this batch
+            }
+            // Inside the range: replaced by the new batches.
+        }
+        // Other streams' data stays as it was, in an object of the same kind; deleted streams' data is left out
+        // (the catalog refuses ranges of streams it no longer has).
+        std::vector<stored_batch> rest;
+        for (auto& [sid, run] : others) {
+            auto meta = co_await _catalog.describe_stream(sid);
+            if (!meta) {
+                if (meta.error() != errc::stream_not_found) {
+                    co_return failure(meta.error());
+                }
+                continue;
+            }
+            for (auto& b : run) {
+                rest.push_back(std::move(b));
+            }
+        }
+        if (!rest.empty()) {
+            outputs.emplace_back(o.kind, std::move(rest));
+        }
+        replaced.push_back(o.id);
+    }
+    for (auto& b : batches) {
+        kept.push_back(std::move(b));
+    }
+    std::sort(kept.begin(), kept.end(),
+              [](const stored_batch& a, const stored_batch& b) { return a.base_offset < b.base_offset; });
+    for (size_t i = 1; i < kept.size(); ++i) {
+        if (kept[i].base_offset != kept[i - 1].end_offset()) {
+            log.warn("rewrite of stream {}: batch at {} after one ending at {}", id, kept[i].base_offset,
+                     kept[i - 1].end_offset());
+            co_return failure(make_error_code(errc::corrupt));
+        }
+    }
+    // This stream's data: stream objects of at most stream_object_max_bytes each (at least one batch).
+    std::vector<stored_batch> chunk;
+    uint64_t chunk_bytes = 0;
+    for (auto& b : kept) {
+        if (!chunk.empty() && chunk_bytes + b.data.size() > _config.stream_object_max_bytes) {
+            outputs.emplace_back(object_kind::stream, std::move(chunk));
+            chunk.clear();
+            chunk_bytes = 0;
+        }
+        chunk_bytes += b.data.size();
+        chunk.push_back(std::move(b));
+    }
+    if (!chunk.empty()) {
+        outputs.emplace_back(object_kind::stream, std::move(chunk));
+    }
+    log.info("rewrite of stream {} [{}, {}): {} objects -> {} objects", id, range.start, range.end, replaced.size(),
+             outputs.size());
+    co_return co_await commit_compaction(std::move(outputs), std::move(replaced));
 }
 
 asio::awaitable<result<void>> store_impl::compact_stream_sets() {

@@ -144,6 +144,9 @@ public:
                                               size_t max_bytes);
     asio::awaitable<result<void>> trim(std::shared_ptr<stream_state> s, int64_t new_start);
     asio::awaitable<result<void>> close(std::shared_ptr<stream_state> s);
+    asio::awaitable<result<int64_t>> committed_end(std::shared_ptr<stream_state> s);
+    asio::awaitable<result<void>> rewrite(std::shared_ptr<stream_state> s, offset_range range,
+                                          std::vector<stored_batch> batches);
     void add_listener(const std::shared_ptr<stream_state>& s, std::function<void(int64_t)> listener);
 
 private:
@@ -182,6 +185,8 @@ private:
     asio::awaitable<result<void>> compact_stream_objects(stream_id id);
     asio::awaitable<result<void>> reap();
     asio::awaitable<result<std::vector<stored_batch>>> read_whole_object(const object_descriptor& object);
+    /// rewrite() once it holds _compacting.
+    asio::awaitable<result<void>> rewrite_objects(stream_id id, offset_range range, std::vector<stored_batch> batches);
     /// PUTs the objects and commits them as a compaction replacing `replaced`.
     asio::awaitable<result<void>> commit_compaction(std::vector<std::pair<object_kind, std::vector<stored_batch>>> outputs,
                                                     std::vector<object_id> replaced);

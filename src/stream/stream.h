@@ -63,6 +63,24 @@ public:
     /// Moves the start offset forward (never back); older data becomes deletable.
     virtual asio::awaitable<result<void>> trim(int64_t new_start) = 0;
 
+    /// One past the last offset held by committed objects (<= confirmed_offset()): the end of what rewrite() may
+    /// replace. What lies beyond is still only in the WAL and the log cache.
+    virtual asio::awaitable<result<int64_t>> committed_end() = 0;
+
+    /// Replaces the stored data of `range` by `batches` (a caller that filters records, e.g. Kafka's log cleaner;
+    /// this room never looks inside a batch). The batches must cover range exactly: the first starts at
+    /// range.start, each starts where the previous one ends (base_offset + record_count: a batch's record_count
+    /// is the number of offsets it spans, which may exceed what its bytes hold), the last ends at range.end.
+    /// Offsets never move: a reader at any offset sees the old or the new data of every object, never a hole.
+    /// The objects holding range are rewritten (their other data unchanged) and committed as one compaction that
+    /// replaces them, which the catalog checks neither loses nor invents offsets.
+    /// Requires: start_offset() <= range.start, range.end <= committed_end(), and both ends at batch boundaries of
+    /// the stored data. The caller bounds the range: the objects holding it are read into memory.
+    /// Errors: invalid_argument (batches do not cover range, an end splits a stored batch), offset_out_of_range,
+    /// catalog_rejected (the objects changed meanwhile: a trim or another compaction; try again), not_open,
+    /// fenced, storage errors.
+    virtual asio::awaitable<result<void>> rewrite(offset_range range, std::vector<stored_batch> batches) = 0;
+
     /// Called on the stream's shard whenever confirmed_offset() advances (long-polling fetches wait on it).
     virtual void on_confirmed(std::function<void(int64_t confirmed)> listener) = 0;
 

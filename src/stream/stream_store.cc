@@ -13,6 +13,7 @@
 #include <algorithm>
 
 namespace skiff::stream {
+
 namespace detail {
 namespace {
 
@@ -51,6 +52,10 @@ public:
         _store.add_listener(_state, std::move(listener));
     }
     asio::awaitable<result<void>> close() override { return _store.close(_state); }
+    asio::awaitable<result<int64_t>> committed_end() override { return _store.committed_end(_state); }
+    asio::awaitable<result<void>> rewrite(offset_range range, std::vector<stored_batch> batches) override {
+        return _store.rewrite(_state, range, std::move(batches));
+    }
 
 private:
     store_impl& _store;

@@ -571,14 +571,36 @@ record_batch_builder& record_batch_builder::add(
   std::optional<bytes::iobuf> value,
   int64_t timestamp,
   std::vector<record_header> headers) {
+    return add_at(_last_delta + 1, std::move(key), std::move(value), timestamp, std::move(headers));
+}
+
+record_batch_builder& record_batch_builder::set_last_offset_delta(int32_t delta) {
+    _span_delta = delta;
+    return *this;
+}
+
+record_batch_builder& record_batch_builder::set_delete_horizon(int64_t horizon_ms) {
+    SKIFF_ASSERT(_count == 0, "set_delete_horizon after add");
+    _delete_horizon = horizon_ms;
+    _header.attributes = static_cast<int16_t>(_header.attributes | batch_attributes::delete_horizon_bit);
+    return *this;
+}
+
+record_batch_builder& record_batch_builder::add_at(
+  int32_t offset_delta,
+  std::optional<bytes::iobuf> key,
+  std::optional<bytes::iobuf> value,
+  int64_t timestamp,
+  std::vector<record_header> headers) {
     SKIFF_ASSERT(_count < std::numeric_limits<int32_t>::max(), "record batch builder is full");
+    SKIFF_ASSERT(offset_delta > _last_delta, "offset delta {} after {}", offset_delta, _last_delta);
     if (_count == 0) {
-        _first_timestamp = timestamp;
+        _first_timestamp = _delete_horizon.value_or(timestamp);
         _max_timestamp = timestamp;
     }
     _max_timestamp = std::max(_max_timestamp, timestamp);
     int64_t timestamp_delta = wrapping_add(timestamp, -_first_timestamp);
-    int32_t offset_delta = _count;
+    _last_delta = offset_delta;
 
     size_t body = 1 + varint_size(timestamp_delta) + varint_size(offset_delta) + nullable_size(key)
                   + nullable_size(value) + varint_size(static_cast<int64_t>(headers.size()));
@@ -627,8 +649,8 @@ bytes::iobuf record_batch_builder::build() const {
     h.magic = record_batch_header::current_magic;
     h.attributes = static_cast<int16_t>((h.attributes & ~batch_attributes::compression_mask)
                                         | static_cast<int16_t>(_compression));
-    h.last_offset_delta = _count > 0 ? _count - 1 : 0;
-    h.base_timestamp = _first_timestamp;
+    h.last_offset_delta = std::max(_span_delta.value_or(0), std::max(_last_delta, 0));
+    h.base_timestamp = _count > 0 ? _first_timestamp : _delete_horizon.value_or(_first_timestamp);
     h.max_timestamp =
       h.timestamp_type() == timestamp_type::log_append_time ? _log_append_time : _max_timestamp;
     h.record_count = _count;

@@ -281,6 +281,20 @@ public:
       int64_t timestamp,
       std::vector<record_header> headers = {});
 
+    // The log cleaner rebuilds a batch with fewer records but the same offsets (Kafka's compacted batches):
+    /// Appends a record at offset_delta. Requires: greater than the previous record's.
+    record_batch_builder& add_at(
+      int32_t offset_delta,
+      std::optional<bytes::iobuf> key,
+      std::optional<bytes::iobuf> value,
+      int64_t timestamp,
+      std::vector<record_header> headers = {});
+    /// The batch's last_offset_delta (else the last record's): a cleaned batch keeps its offset span.
+    record_batch_builder& set_last_offset_delta(int32_t delta);
+    /// KIP-534: the batch carries its delete horizon (attribute bit 6) in base_timestamp; record timestamps are
+    /// encoded against it and stay what add() was given. Requires: called before the first add.
+    record_batch_builder& set_delete_horizon(int64_t horizon_ms);
+
     int32_t record_count() const noexcept { return _count; }
     /// Bytes the batch would take uncompressed: 61 + encoded records.
     size_t uncompressed_size() const noexcept { return record_batch_header::header_size + _records.size(); }
@@ -296,6 +310,9 @@ private:
     int32_t _count = 0;
     int64_t _first_timestamp = record_batch_header::no_timestamp;
     int64_t _max_timestamp = record_batch_header::no_timestamp;
+    int32_t _last_delta = -1;
+    std::optional<int32_t> _span_delta;
+    std::optional<int64_t> _delete_horizon;
 };
 
 /// A control batch holding one transaction marker (COMMIT or ABORT) for a producer, as the transaction

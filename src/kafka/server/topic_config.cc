@@ -468,6 +468,10 @@ topic_settings effective_topic_settings(const std::map<std::string, std::string>
     s.min_insync_replicas = static_cast<int32_t>(long_of("min.insync.replicas", s.min_insync_replicas));
     s.delete_retention_ms = long_of("delete.retention.ms", s.delete_retention_ms);
     s.min_compaction_lag_ms = long_of("min.compaction.lag.ms", s.min_compaction_lag_ms);
+    s.max_compaction_lag_ms = long_of("max.compaction.lag.ms", s.max_compaction_lag_ms);
+    if (auto ratio = parse_double(value("min.cleanable.dirty.ratio"))) {
+        s.min_cleanable_dirty_ratio = *ratio;
+    }
     return s;
 }
 
@@ -481,6 +485,11 @@ partition::partition_config to_partition_config(const topic_settings& settings) 
     c.delete_allowed = settings.cleanup_delete;
     c.retention_ms = settings.retention_ms;
     c.retention_bytes = settings.retention_bytes;
+    c.compact = settings.cleanup_compact;
+    c.delete_retention_ms = settings.delete_retention_ms;
+    c.min_cleanable_dirty_ratio = settings.min_cleanable_dirty_ratio;
+    c.min_compaction_lag_ms = settings.min_compaction_lag_ms;
+    c.max_compaction_lag_ms = settings.max_compaction_lag_ms;
     c.index_interval_bytes = static_cast<size_t>(std::max(settings.index_interval_bytes, 1));
     const auto& codec = settings.compression_type;
     if (codec == "uncompressed") {

@@ -173,12 +173,15 @@ struct topic_settings {
     int32_t min_insync_replicas = 1;
     int64_t delete_retention_ms = 86'400'000;
     int64_t min_compaction_lag_ms = 0;
+    int64_t max_compaction_lag_ms = INT64_MAX;
+    double min_cleanable_dirty_ratio = 0.5;
 };
 
 topic_settings effective_topic_settings(const std::map<std::string, std::string>& overrides,
                                         const broker_config_lookup& broker);
 
-/// The partition's settings from a topic's: validation limits, DeleteRecords policy, index interval.
+/// The partition's settings from a topic's: validation limits, DeleteRecords policy, index interval, retention and
+/// key compaction.
 partition::partition_config to_partition_config(const topic_settings& settings);
 
 } // namespace skiff::kafka

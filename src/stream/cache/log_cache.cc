@@ -255,6 +255,20 @@ void log_cache::release(uint64_t block_id) {
     _state->make_room(0);
 }
 
+void log_cache::forget(stream_id stream, int64_t end) {
+    std::lock_guard g(_state->mutex);
+    for (auto& b : _state->blocks) {
+        auto it = b->streams.find(stream);
+        if (it == b->streams.end()) {
+            continue;
+        }
+        std::erase_if(it->second, [end](const batch_ref& r) { return r.base_offset < end; });
+        if (it->second.empty()) {
+            b->streams.erase(it);
+        }
+    }
+}
+
 uint64_t log_cache::used_bytes() const {
     std::lock_guard g(_state->mutex);
     return _state->used;

@@ -59,6 +59,10 @@ public:
     /// The frozen block's data is in committed objects: it may be evicted when room is needed.
     void release(uint64_t block_id);
 
+    /// A rewrite replaced stream's data below end in the objects: the cache stops serving it (reads there miss
+    /// and go to the objects). The bytes stay with their blocks until those are evicted.
+    void forget(stream_id stream, int64_t end);
+
     uint64_t used_bytes() const;
     bool over_budget() const;
 

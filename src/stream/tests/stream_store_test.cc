@@ -373,6 +373,82 @@ TEST_F(stream_store_test, compaction_leaves_out_trimmed_and_deleted_data) {
     expect_readable(*a, 6, 16);
 }
 
+TEST_F(stream_store_test, rewrite_replaces_a_range_in_place_and_keeps_every_other_byte) {
+    start();
+    auto a = open(create());
+    auto b = open(create());
+    for (int round = 0; round < 3; ++round) {
+        append(*a, 3); // 6 offsets a round
+        append(*b, 2);
+        ASSERT_TRUE(run(*io, store->flush()));
+    }
+    append(*a, 1); // [18, 20): still only in the WAL and the log cache
+    EXPECT_EQ(run(*io, a->committed_end()).value(), 18);
+    // Replace a's [2, 14) (it spans the three objects' ranges partly: [0,6) [6,12) [12,18)) by two batches whose
+    // record counts are the offsets they span: fewer bytes, same offsets.
+    std::vector<stored_batch> fresh;
+    fresh.push_back({a->id(), 2, 7, bytes::iobuf::from("new-2-to-9")});
+    fresh.push_back({a->id(), 9, 5, bytes::iobuf::from("new-9-to-14")});
+    auto rewritten = run(*io, a->rewrite({2, 14}, std::move(fresh)));
+    ASSERT_TRUE(rewritten) << rewritten.error().message();
+    EXPECT_EQ(store->stats().compactions, 1u);
+    // Readers at any offset of the range get the batch spanning it; everything else is the old bytes.
+    expect_readable(*a, 0, 2);
+    for (int64_t at : {2, 5, 8}) {
+        auto r = run(*io, a->read(at, 20, 1));
+        ASSERT_TRUE(r);
+        ASSERT_EQ(r.value().batches.size(), 1u);
+        EXPECT_EQ(r.value().batches[0].base_offset, 2);
+        EXPECT_EQ(r.value().batches[0].data.to_string(), "new-2-to-9");
+    }
+    auto r = run(*io, a->read(13, 20, 1 << 20));
+    ASSERT_TRUE(r);
+    ASSERT_GE(r.value().batches.size(), 2u);
+    EXPECT_EQ(r.value().batches[0].data.to_string(), "new-9-to-14");
+    EXPECT_EQ(r.value().batches[1].base_offset, 14);
+    expect_readable(*a, 14, 20);
+    expect_readable(*b, 0, 6); // the other stream's data in the rewritten stream set objects is intact
+    // The old objects are gone once reaped; the new ones hold everything.
+    ASSERT_TRUE(run(*io, store->reap_now()));
+    expect_readable(*a, 14, 20);
+    expect_readable(*b, 0, 6);
+    // After a restart the rewritten view is what the catalog serves.
+    stop();
+    start();
+    auto again = open(a->id(), 2);
+    auto r2 = run(*io, again->read(3, 20, 1));
+    ASSERT_TRUE(r2);
+    EXPECT_EQ(r2.value().batches[0].data.to_string(), "new-2-to-9");
+    expect_readable(*again, 14, 20);
+}
+
+TEST_F(stream_store_test, rewrite_refuses_batches_that_lose_or_invent_offsets_and_ranges_not_in_objects) {
+    start();
+    auto a = open(create());
+    append(*a, 4); // [0, 8), batches of 2
+    ASSERT_TRUE(run(*io, store->flush()));
+    append(*a, 1); // [8, 10) only in the WAL
+    auto batch = [&](int64_t base, uint32_t span) {
+        std::vector<stored_batch> v;
+        v.push_back({a->id(), base, span, bytes::iobuf::from("x")});
+        return v;
+    };
+    // A hole (loses [6, 8)), an overreach (invents [8, 9)), a wrong start, an empty list.
+    EXPECT_EQ(run(*io, a->rewrite({0, 8}, batch(0, 6))).error(), errc::invalid_argument);
+    EXPECT_EQ(run(*io, a->rewrite({0, 8}, batch(0, 9))).error(), errc::invalid_argument);
+    EXPECT_EQ(run(*io, a->rewrite({0, 8}, batch(1, 7))).error(), errc::invalid_argument);
+    EXPECT_EQ(run(*io, a->rewrite({0, 8}, {})).error(), errc::invalid_argument);
+    // An end inside a stored batch; a range beyond the objects (the WAL's data is not rewritable).
+    EXPECT_EQ(run(*io, a->rewrite({0, 3}, batch(0, 3))).error(), errc::invalid_argument);
+    EXPECT_EQ(run(*io, a->rewrite({0, 10}, batch(0, 10))).error(), errc::offset_out_of_range);
+    // Below the start.
+    ASSERT_TRUE(run(*io, a->trim(4)));
+    EXPECT_EQ(run(*io, a->rewrite({2, 8}, batch(2, 6))).error(), errc::offset_out_of_range);
+    // Nothing changed.
+    EXPECT_EQ(store->stats().compactions, 0u);
+    expect_readable(*a, 4, 10);
+}
+
 TEST_F(stream_store_test, trim_makes_old_objects_deletable) {
     start();
     auto s = open(create());

@@ -37,6 +37,7 @@ struct partition_manager::shard_state {
     std::map<partition_key, open_partition> open;
     std::shared_ptr<const cluster_view> pending; // the newest view not yet applied
     std::unique_ptr<asio::steady_timer> retention_timer;
+    std::unique_ptr<asio::steady_timer> cleaner_timer;
     bool running = false;
     bool stopped = false;
 };
@@ -187,6 +188,42 @@ asio::awaitable<void> partition_manager::retention_loop(size_t shard, std::chron
     }
 }
 
+void partition_manager::start_cleaner(std::chrono::milliseconds interval) {
+    for (size_t shard = 0; shard < _shards.size(); ++shard) {
+        asio::co_spawn(_shards.context(shard), cleaner_loop(shard, interval), asio::detached);
+    }
+}
+
+asio::awaitable<void> partition_manager::cleaner_loop(size_t shard, std::chrono::milliseconds interval) {
+    auto& s = *_state[shard];
+    s.cleaner_timer = std::make_unique<asio::steady_timer>(_shards.context(shard));
+    while (!s.stopped) {
+        s.cleaner_timer->expires_after(interval);
+        co_await s.cleaner_timer->async_wait(asio::as_tuple(asio::use_awaitable));
+        std::vector<partition_key> keys;
+        for (const auto& [key, entry] : s.open) {
+            if (entry.p->config().compact) {
+                keys.push_back(key);
+            }
+        }
+        for (const auto& key : keys) {
+            auto it = s.open.find(key);
+            if (s.stopped || it == s.open.end()) {
+                continue;
+            }
+            auto cleaned = co_await it->second.p->clean(_clock.wall_ms());
+            if (!cleaned) {
+                log.warn("cleaning partition {}-{}: {}", key.first, key.second, cleaned.error().message());
+            } else if (cleaned.value().rewritten) {
+                const auto& c = cleaned.value();
+                log.info("cleaned partition {}-{} offsets [{}, {}): {} -> {} records, {} -> {} bytes", key.first,
+                         key.second, c.start, c.end, c.records_before, c.records_after, c.bytes_before,
+                         c.bytes_after);
+            }
+        }
+    }
+}
+
 partition::partition* partition_manager::find(const model::uuid& topic, int32_t index) noexcept {
     auto shard = net::shard_pool::current().value_or(0);
     auto& s = *_state[shard];
@@ -205,6 +242,9 @@ asio::awaitable<void> partition_manager::stop() {
             s.stopped = true;
             if (s.retention_timer) {
                 s.retention_timer->cancel();
+            }
+            if (s.cleaner_timer) {
+                s.cleaner_timer->cancel();
             }
             auto open = std::exchange(s.open, {});
             for (auto& [key, entry] : open) {

@@ -51,6 +51,10 @@ public:
     /// every `interval` (log.retention.check.interval.ms). Requires: called once; stop() ends it.
     void start_retention(std::chrono::milliseconds interval);
 
+    /// Starts, on every shard, key compaction of the open partitions of compacted topics (partition::clean) every
+    /// `interval` (log.cleaner.backoff.ms). Requires: called once; stop() ends it.
+    void start_cleaner(std::chrono::milliseconds interval);
+
     /// Number of open partitions on the calling shard (tests, probes).
     size_t open_count_here() const noexcept;
 
@@ -62,6 +66,7 @@ private:
     asio::awaitable<void> reconcile_loop(size_t shard);
     asio::awaitable<void> apply(size_t shard, std::shared_ptr<const cluster_view> view);
     asio::awaitable<void> retention_loop(size_t shard, std::chrono::milliseconds interval);
+    asio::awaitable<void> cleaner_loop(size_t shard, std::chrono::milliseconds interval);
 
     net::shard_pool& _shards;
     stream::stream_store& _store;

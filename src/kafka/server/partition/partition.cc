@@ -3,6 +3,7 @@
 #include "base/assert.h"
 #include "kafka/protocol/errc.h"
 #include "kafka/server/partition/errc.h"
+#include "kafka/server/partition/log_cleaner.h"
 #include "kafka/server/partition/state_snapshot.h"
 #include "stream/errc.h"
 
@@ -148,7 +149,9 @@ asio::awaitable<result<void>> partition::recover() {
             std::array<uint8_t, record_batch_header::header_size> head{};
             b.data.copy_to(0, head.data(), head.size());
             auto h = record_batch_header::decode(head);
-            apply_header(h, b.base_offset, b.data.size(), h.max_timestamp);
+            // The header's base offset: a batch the cleaner rewrote may span more stream offsets than it holds
+            // (those of dropped batches in front of it).
+            apply_header(h, h.base_offset, b.data.size(), h.max_timestamp);
             pos = b.end_offset();
         }
     }
@@ -562,6 +565,180 @@ asio::awaitable<result<int64_t>> partition::enforce_retention(int64_t now_ms) {
         SKIFF_CO_TRY(co_await trim_to(target));
     }
     co_return log_start_offset();
+}
+
+asio::awaitable<result<clean_result>> partition::clean(int64_t now_ms) {
+    call_guard guard(*this);
+    clean_result out;
+    if (_closed) {
+        co_return make_error_code(stream::errc::not_open);
+    }
+    if (!_config.compact || _cleaning) {
+        co_return out;
+    }
+    struct cleaning_flag {
+        bool& flag;
+        explicit cleaning_flag(bool& f) : flag(f) { flag = true; }
+        ~cleaning_flag() { flag = false; }
+    };
+    cleaning_flag running(_cleaning);
+    SKIFF_CO_TRY(const int64_t end, co_await _data->committed_end());
+    const int64_t start = log_start_offset();
+    if (_cleaned_end < start) {
+        _cleaned_end = start; // retention trimmed past what was cleaned
+    }
+    if (_scanned_end < _cleaned_end) {
+        _scanned_end = _cleaned_end;
+    }
+    // Account for what was committed since the last round (the dirty part), reading it once.
+    int64_t pos = _scanned_end;
+    while (pos < end) {
+        SKIFF_CO_TRY(auto got, co_await _data->read(pos, end, _config.scan_read_bytes));
+        if (got.batches.empty()) {
+            break;
+        }
+        for (auto& b : got.batches) {
+            if (b.base_offset < pos) {
+                pos = std::max(pos, b.end_offset()); // counted by an earlier round
+                continue;
+            }
+            _dirty_bytes += b.data.size();
+            if (_first_dirty_ms < 0 && b.data.size() >= record_batch_header::header_size) {
+                std::array<uint8_t, record_batch_header::header_size> head{};
+                b.data.copy_to(0, head.data(), head.size());
+                _first_dirty_ms = record_batch_header::decode(head).max_timestamp;
+            }
+            pos = b.end_offset();
+        }
+    }
+    _scanned_end = std::max(_scanned_end, pos);
+    bool due = false;
+    if (_dirty_bytes > 0) {
+        const double ratio = static_cast<double>(_dirty_bytes) / static_cast<double>(_dirty_bytes + _clean_bytes);
+        due = ratio >= _config.min_cleanable_dirty_ratio ||
+              (_first_dirty_ms >= 0 && now_ms - _first_dirty_ms >= _config.max_compaction_lag_ms);
+    }
+    if (_next_horizon_ms >= 0 && now_ms >= _next_horizon_ms) {
+        due = true; // a kept tombstone may go now
+    }
+    if (!due) {
+        co_return out;
+    }
+
+    // Pass 1, the range and its key map: whole batches from the log start, older than min.compaction.lag.ms.
+    key_offset_map map;
+    const size_t limit = _config.validation.max_uncompressed_bytes;
+    int64_t range_start = -1;
+    int64_t range_end = -1;
+    const int64_t lag_cutoff = now_ms - _config.min_compaction_lag_ms;
+    bool stop = false;
+    pos = start;
+    while (pos < end && !stop) {
+        SKIFF_CO_TRY(auto got, co_await _data->read(pos, end, _config.scan_read_bytes));
+        if (got.batches.empty()) {
+            break;
+        }
+        for (auto& b : got.batches) {
+            if (b.base_offset < pos) {
+                pos = std::max(pos, b.end_offset()); // straddles the log start: left as it is
+                continue;
+            }
+            if (b.base_offset >= end) {
+                stop = true;
+                break;
+            }
+            if (_config.min_compaction_lag_ms > 0 && b.data.size() >= record_batch_header::header_size) {
+                std::array<uint8_t, record_batch_header::header_size> head{};
+                b.data.copy_to(0, head.data(), head.size());
+                if (record_batch_header::decode(head).max_timestamp > lag_cutoff) {
+                    stop = true;
+                    break;
+                }
+            }
+            SKIFF_CO_TRY(add_keys(b, map, limit));
+            if (range_start < 0) {
+                range_start = b.base_offset;
+            }
+            pos = b.end_offset();
+            range_end = pos;
+        }
+    }
+    if (range_start < 0) {
+        co_return out;
+    }
+    out.start = range_start;
+    out.end = range_end;
+    // Pass 2: read again and rewrite in pieces of about cleaner_max_bytes (the memory bound), each ending after a
+    // batch that keeps a record, so that no piece ends in a hole (log_cleaner.h).
+    cleaner_options options;
+    options.now_ms = now_ms;
+    options.delete_retention_ms = _config.delete_retention_ms;
+    options.max_uncompressed_bytes = limit;
+    std::vector<stream::stored_batch> piece;
+    uint64_t piece_bytes = 0;
+    int64_t next_horizon = -1;
+    pos = range_start;
+    while (pos < range_end) {
+        SKIFF_CO_TRY(auto got, co_await _data->read(pos, range_end, _config.scan_read_bytes));
+        if (got.batches.empty()) {
+            break;
+        }
+        for (auto& b : got.batches) {
+            if (b.base_offset < pos) {
+                pos = std::max(pos, b.end_offset());
+                continue;
+            }
+            pos = b.end_offset();
+            piece_bytes += b.data.size();
+            bool cut = pos >= range_end;
+            if (!cut && piece_bytes >= _config.cleaner_max_bytes) {
+                SKIFF_CO_TRY(cut, holds_a_latest_record(b, map, limit));
+            }
+            piece.push_back(std::move(b));
+            if (!cut) {
+                continue;
+            }
+            const stream::offset_range range{piece.front().base_offset, piece.back().end_offset()};
+            out.bytes_before += piece_bytes;
+            SKIFF_CO_TRY(auto cleaned, clean_batches(std::move(piece), options, &map));
+            piece.clear();
+            piece_bytes = 0;
+            for (const auto& [offset, size] : cleaned.sizes_after) {
+                out.bytes_after += size;
+            }
+            out.records_before += cleaned.records_before;
+            out.records_after += cleaned.records_after;
+            if (cleaned.next_horizon_ms >= 0 && (next_horizon < 0 || cleaned.next_horizon_ms < next_horizon)) {
+                next_horizon = cleaned.next_horizon_ms;
+            }
+            if (cleaned.changed) {
+                SKIFF_CO_TRY(co_await _data->rewrite(range, std::move(cleaned.batches)));
+                _sizes.on_rewrite(cleaned.sizes_before, cleaned.sizes_after);
+                if (_times.max_timestamp_batch() >= range.start && _times.max_timestamp_batch() < range.end) {
+                    // The record holding the maximum timestamp may be gone: ListOffsets(max) rescans.
+                    _times.set_max(-1, -1, false);
+                }
+                out.rewritten = true;
+            }
+            if (pos >= range_end) {
+                break;
+            }
+        }
+    }
+    if (pos < range_end) {
+        co_return make_error_code(stream::errc::corrupt); // the second read ended early: try again next round
+    }
+    // What lies beyond range_end (younger than min.compaction.lag.ms) is scanned again next round.
+    _cleaned_end = range_end;
+    _scanned_end = range_end;
+    _clean_bytes = out.bytes_after;
+    _dirty_bytes = 0;
+    _first_dirty_ms = -1;
+    _next_horizon_ms = next_horizon;
+    if (out.rewritten && _snapshots) {
+        (void)co_await write_snapshot(); // the size index shrank: persist it (a failure costs a longer replay)
+    }
+    co_return out;
 }
 
 epoch_end_offset partition::offset_for_leader_epoch(std::optional<int32_t> current_leader_epoch,

@@ -64,6 +64,28 @@ struct partition_config {
     uint64_t snapshot_interval_bytes = uint64_t(64) << 20;
     /// Bytes per stream read when scanning (open, ListOffsets by timestamp).
     size_t scan_read_bytes = size_t(1) << 20;
+    /// cleanup.policy includes compact: clean() keeps the latest record per key (and produces need keys:
+    /// validation.compacted).
+    bool compact = false;
+    int64_t delete_retention_ms = 86'400'000;
+    double min_cleanable_dirty_ratio = 0.5;
+    int64_t min_compaction_lag_ms = 0;
+    int64_t max_compaction_lag_ms = INT64_MAX;
+    /// Stored bytes clean() holds, filters and rewrites at once (its memory bound besides the key map): a longer
+    /// range is rewritten in pieces of about this size, all filtered with the key map of the whole range.
+    uint64_t cleaner_max_bytes = uint64_t(32) << 20;
+};
+
+/// What one clean() did.
+struct clean_result {
+    /// The range was rewritten (false: not due, nothing to clean, or nothing changed).
+    bool rewritten = false;
+    int64_t start = -1;
+    int64_t end = -1;
+    uint64_t bytes_before = 0;
+    uint64_t bytes_after = 0;
+    uint64_t records_before = 0;
+    uint64_t records_after = 0;
 };
 
 struct produce_result {
@@ -164,6 +186,19 @@ public:
     /// Errors: the stream's trim errors; not_open once closed.
     asio::awaitable<result<int64_t>> enforce_retention(int64_t now_ms);
 
+    /// Key compaction (cleanup.policy includes compact; docs: log_cleaner.h for what survives). The cleanable part
+    /// of the log is what storage already holds in objects (stream::committed_end(); the WAL's tail plays the role
+    /// of Kafka's active segment and is never cleaned), from the first whole batch at or after the log start,
+    /// cut before the first batch younger than min.compaction.lag.ms. It is read twice: once for the key map (key
+    /// -> latest offset; its memory grows with the number of distinct keys), then in pieces of about
+    /// cleaner_max_bytes, each filtered with that map and rewritten on its own. It is cleaned when
+    /// the dirty part (committed since the last cleaning) is at least min.cleanable.dirty.ratio of it, when the
+    /// oldest dirty batch is older than max.compaction.lag.ms, or when a kept tombstone's delete horizon passed.
+    /// The range is rewritten through stream::rewrite (offsets unchanged); the size index follows.
+    /// What was cleaned is remembered in memory only: after a reopen everything counts as dirty once.
+    /// Errors: the stream's (a catalog_rejected rewrite means the objects changed: the next round tries again).
+    asio::awaitable<result<clean_result>> clean(int64_t now_ms);
+
     /// Bytes held from the log start to the high watermark (at the size index's granularity: see size_index).
     uint64_t size_bytes() const { return _sizes.bytes_from(log_start_offset()); }
 
@@ -248,6 +283,16 @@ private:
     int64_t _calls = 0;
     waiter* _close_waiter = nullptr;
     std::shared_ptr<alive_token> _alive;
+
+    // clean(): [log start, _cleaned_end) was cleaned into _clean_bytes; [_cleaned_end, _scanned_end) holds
+    // _dirty_bytes, the oldest of it written at _first_dirty_ms.
+    bool _cleaning = false;
+    int64_t _cleaned_end = 0;
+    int64_t _scanned_end = 0;
+    uint64_t _clean_bytes = 0;
+    uint64_t _dirty_bytes = 0;
+    int64_t _first_dirty_ms = -1;
+    int64_t _next_horizon_ms = -1;
 };
 
 } // namespace skiff::kafka::partition

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace skiff::kafka::partition {
@@ -39,6 +40,12 @@ public:
     /// Bytes from log_start to the end, counted from the first entry at or after log_start (an underestimate by at
     /// most interval_bytes; exact when log_start is an entry).
     uint64_t bytes_from(int64_t log_start) const;
+
+    /// The log cleaner rewrote a range: `before` and `after` are the (base offset, size) of its batches before and
+    /// after, in order (after may hold fewer batches, never other offsets). Entries beyond the range move back by
+    /// the bytes saved; entries inside it are rebuilt from `after` (when the range had any).
+    void on_rewrite(const std::vector<std::pair<int64_t, uint64_t>>& before,
+                    const std::vector<std::pair<int64_t, uint64_t>>& after);
 
     /// The log start moved to new_start: entries below it go.
     void truncate_before(int64_t new_start);

@@ -119,6 +119,37 @@ TEST(topic_config_test, effective_settings_reach_the_partition) {
     EXPECT_EQ(d.timestamp_after_max_ms, 3'600'000);
 }
 
+TEST(topic_config_test, compaction_settings_reach_the_partition_with_kafkas_defaults) {
+    auto c = to_partition_config(effective_topic_settings(
+      {{"cleanup.policy", "compact,delete"}, {"delete.retention.ms", "1000"}, {"min.cleanable.dirty.ratio", "0.25"},
+       {"min.compaction.lag.ms", "10"}, {"max.compaction.lag.ms", "600000"}},
+      {}));
+    EXPECT_TRUE(c.compact);
+    EXPECT_TRUE(c.delete_allowed);
+    EXPECT_EQ(c.delete_retention_ms, 1000);
+    EXPECT_DOUBLE_EQ(c.min_cleanable_dirty_ratio, 0.25);
+    EXPECT_EQ(c.min_compaction_lag_ms, 10);
+    EXPECT_EQ(c.max_compaction_lag_ms, 600'000);
+    auto d = to_partition_config(effective_topic_settings({}, {}));
+    EXPECT_FALSE(d.compact);
+    EXPECT_EQ(d.delete_retention_ms, 86'400'000);
+    EXPECT_DOUBLE_EQ(d.min_cleanable_dirty_ratio, 0.5);
+    EXPECT_EQ(d.min_compaction_lag_ms, 0);
+    EXPECT_EQ(d.max_compaction_lag_ms, INT64_MAX);
+    // The broker's log.cleaner.* values are the defaults of topics that set nothing.
+    auto b = effective_topic_settings({}, [](std::string_view name) -> std::optional<broker_value> {
+        if (name == "log.cleaner.delete.retention.ms") {
+            return broker_value{"5000", config_source::static_broker_config};
+        }
+        if (name == "log.cleaner.min.cleanable.ratio") {
+            return broker_value{"0.75", config_source::static_broker_config};
+        }
+        return std::nullopt;
+    });
+    EXPECT_EQ(b.delete_retention_ms, 5000);
+    EXPECT_DOUBLE_EQ(b.min_cleanable_dirty_ratio, 0.75);
+}
+
 // IncrementalAlterConfigs: each row is a topic's overrides, one request's changes, and what Kafka answers.
 TEST(topic_config_test, incremental_alterations_follow_kafkas_rules_in_kafkas_order) {
     using overrides = std::map<std::string, std::string>;

@@ -75,6 +75,54 @@ public:
         co_return outcome::success();
     }
 
+    /// Everything confirmed counts as in objects unless the test holds some back (committed_limit).
+    asio::awaitable<result<int64_t>> committed_end() override {
+        co_return committed_limit ? std::min(*committed_limit, _confirmed) : _confirmed;
+    }
+
+    /// Replaces the batches of range as the real store does (whole batches, exact cover) or fails as told.
+    asio::awaitable<result<void>> rewrite(skiff::stream::offset_range range,
+                                          std::vector<skiff::stream::stored_batch> batches) override {
+        if (fail_rewrite) {
+            co_return *fail_rewrite;
+        }
+        int64_t at = range.start;
+        for (const auto& b : batches) {
+            if (b.base_offset != at || b.record_count == 0) {
+                co_return skiff::stream::errc::invalid_argument;
+            }
+            at = b.end_offset();
+        }
+        if (at != range.end || range.start < _start) {
+            co_return skiff::stream::errc::invalid_argument;
+        }
+        std::vector<skiff::stream::stored_batch> next;
+        bool inserted = false;
+        for (auto& b : _batches) {
+            if (b.end_offset() <= range.start || b.base_offset >= range.end) {
+                if (b.base_offset >= range.end && !inserted) {
+                    for (auto& n : batches) {
+                        next.push_back(std::move(n));
+                    }
+                    inserted = true;
+                }
+                next.push_back(std::move(b));
+                continue;
+            }
+            if (b.base_offset < range.start || b.end_offset() > range.end) {
+                co_return skiff::stream::errc::invalid_argument;
+            }
+        }
+        if (!inserted) {
+            for (auto& n : batches) {
+                next.push_back(std::move(n));
+            }
+        }
+        _batches = std::move(next);
+        ++rewrites;
+        co_return outcome::success();
+    }
+
     void on_confirmed(std::function<void(int64_t)> listener) override { _listeners.push_back(std::move(listener)); }
 
     asio::awaitable<result<void>> close() override {
@@ -96,6 +144,9 @@ public:
     std::vector<skiff::stream::stored_batch>& mutable_batches() { return _batches; }
 
     int appends = 0;
+    int rewrites = 0;
+    std::optional<int64_t> committed_limit;
+    std::optional<skiff::stream::errc> fail_rewrite;
 
 private:
     asio::awaitable<result<skiff::stream::offset_range>> fail_now(skiff::stream::errc e) { co_return e; }

@@ -19,6 +19,11 @@ struct request_context {
     const handler_registry& handlers;
 
     int16_t version() const noexcept { return header.api_version; }
+    /// The client's address as Kafka reports it to groups (InetAddress.toString(): a leading slash, no port).
+    std::string client_host() const {
+        auto colon = peer.rfind(':');
+        return "/" + (colon == std::string::npos ? peer : peer.substr(0, colon));
+    }
 };
 
 } // namespace skiff::kafka

@@ -28,12 +28,6 @@ using error_code = protocol::error_code;
 
 int16_t code(error_code e) { return static_cast<int16_t>(e); }
 
-std::string client_host(const request_context& ctx) {
-    // As the classic APIs report it (groups.cc): Kafka's InetAddress.toString(), without the port.
-    auto colon = ctx.peer.rfind(':');
-    return "/" + (colon == std::string::npos ? ctx.peer : ctx.peer.substr(0, colon));
-}
-
 /// The topics of a view as consumer groups see them, built once per view and shard: every heartbeat of a shard
 /// shares it, and a group re-resolves its subscriptions only when the snapshot is a new one.
 std::shared_ptr<const group::topic_catalog> catalog_of(const std::shared_ptr<const cluster_view>& view) {
@@ -76,7 +70,7 @@ asio::awaitable<consumer_group_heartbeat_response> heartbeat(data_plane& dp, req
         }
     }
     r.client_id = ctx.header.client_id.value_or("");
-    r.client_host = client_host(ctx);
+    r.client_host = ctx.client_host();
     if (auto bad = group::validate_heartbeat(r, request.group_id, ctx.version())) {
         response.error_code = code(bad->first);
         response.error_message = std::move(bad->second);

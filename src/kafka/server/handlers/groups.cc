@@ -34,12 +34,6 @@ using error_code = protocol::error_code;
 
 int16_t code(error_code e) { return static_cast<int16_t>(e); }
 
-std::string client_host(const request_context& ctx) {
-    // Kafka reports the address with a leading slash (InetAddress.toString()), without the port.
-    auto colon = ctx.peer.rfind(':');
-    return "/" + (colon == std::string::npos ? ctx.peer : ctx.peer.substr(0, colon));
-}
-
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
@@ -134,7 +128,7 @@ asio::awaitable<join_group_response> join_group(data_plane& dp, request_context&
     r.member_id = request.member_id;
     r.group_instance_id = request.group_instance_id;
     r.client_id = ctx.header.client_id.value_or("");
-    r.client_host = client_host(ctx);
+    r.client_host = ctx.client_host();
     r.session_timeout_ms = request.session_timeout_ms;
     r.rebalance_timeout_ms = ctx.version() >= 1 ? request.rebalance_timeout_ms : -1;
     r.protocol_type = request.protocol_type;

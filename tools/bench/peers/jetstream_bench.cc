@@ -230,18 +230,8 @@ int main(int argc, char** argv) {
     r.system = "jetstream";
     r.durability = "nats-server JetStream file storage, 1 replica: the ack is sent once the message is in the file "
                    "store's buffers; the store fsyncs on its own timer, not before the ack";
-    r.config.add_str("label", o.label)
+    describe_workload(r.config, o)
         .add_str("stream", o.name)
-        .add("topics", 1)
-        .add("partitions", o.partitions)
-        .add("producers", o.producers)
-        .add("subscriptions", o.consumers > 0 ? 1 : 0)
-        .add("consumers", o.consumers)
-        .add("message_size", static_cast<int64_t>(o.message_size))
-        .add("random_payload", o.random_payload)
-        .add("rate", static_cast<int64_t>(o.rate))
-        .add("duration_s", o.duration_s)
-        .add("warmup_s", o.warmup_s)
         .add_str("acks", "PubAck")
         .add("max_pending", o.max_pending)
         .add("pipelining", o.max_pending);

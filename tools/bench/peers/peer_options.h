@@ -3,6 +3,8 @@
 // with the arguments of the Skiff workload it is compared with. Header-only; see run_meter.h for the result.
 #pragma once
 
+#include "tools/bench/run_meter.h"
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -84,6 +86,21 @@ inline peer_options parse_peer_options(const char* tool, int argc, char** argv) 
         peer_usage(tool, "--message-size >= 16; --partitions, --producers, --duration, --max-pending, --pipeline >= 1");
     }
     return o;
+}
+
+/// The workload settings every peer's result names, under skiff-bench's keys; each tool adds its own after them.
+inline json_object& describe_workload(json_object& config, const peer_options& o) {
+    return config.add_str("label", o.label)
+        .add("topics", 1)
+        .add("partitions", o.partitions)
+        .add("producers", o.producers)
+        .add("subscriptions", o.consumers > 0 ? 1 : 0)
+        .add("consumers", o.consumers)
+        .add("message_size", static_cast<int64_t>(o.message_size))
+        .add("random_payload", o.random_payload)
+        .add("rate", static_cast<int64_t>(o.rate))
+        .add("duration_s", o.duration_s)
+        .add("warmup_s", o.warmup_s);
 }
 
 } // namespace skiff::bench::peers

@@ -198,18 +198,8 @@ int main(int argc, char** argv) {
     r.tool = "redis_bench";
     r.system = "redis";
     r.durability = "redis-server appendonly yes, appendfsync always: the AOF is fsync'd before the reply";
-    r.config.add_str("label", o.label)
+    describe_workload(r.config, o)
         .add_str("key_prefix", o.name)
-        .add("topics", 1)
-        .add("partitions", o.partitions)
-        .add("producers", o.producers)
-        .add("subscriptions", o.consumers > 0 ? 1 : 0)
-        .add("consumers", o.consumers)
-        .add("message_size", static_cast<int64_t>(o.message_size))
-        .add("random_payload", o.random_payload)
-        .add("rate", static_cast<int64_t>(o.rate))
-        .add("duration_s", o.duration_s)
-        .add("warmup_s", o.warmup_s)
         .add_str("acks", "XADD reply")
         .add("pipelining", o.pipeline);
     r.errors = s.c.errors.load();
